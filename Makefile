@@ -1,0 +1,38 @@
+# shoplake: the two commands of the README are `make demo` and `make test`.
+# Both set everything up from nothing first (scripts/setup.sh is idempotent: ~1 s when done).
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test test-fast lint bench lock down clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+setup:  ## create .venv, .venv-emulator and the Spark S3 jars (idempotent)
+	@bash scripts/setup.sh
+
+demo: setup  ## run the demo on the embedded profile (no Docker)
+	$(BIN)/shoplake demo
+
+test: setup  ## lint, then the whole test suite (real emulator, Spark, DuckDB, dbt)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: setup  ## the suite without the slow end-to-end tests
+	$(BIN)/pytest -m "not slow"
+
+lint: setup  ## ruff
+	$(BIN)/ruff check .
+
+bench: setup  ## run every benchmark (prints figures and ratios)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+down:  ## stop the local stack
+	$(BIN)/shoplake down
+
+clean: down  ## remove runtime state (keeps the venvs and jars)
+	rm -rf .shoplake

@@ -1,0 +1,61 @@
+"""The one module that builds AWS clients, from :mod:`shoplake.settings`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from shoplake.settings import Settings, get_settings
+
+_RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
+
+
+@lru_cache(maxsize=8)
+def _session(region: str, key: str | None, secret: str | None) -> boto3.session.Session:
+    return boto3.session.Session(
+        region_name=region, aws_access_key_id=key, aws_secret_access_key=secret
+    )
+
+
+def client_kwargs(service: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``boto3.client(service, ...)`` in the current profile."""
+    s = settings or get_settings()
+    endpoint = s.glue_endpoint_url if service == "glue" and s.glue_endpoint_url else s.aws_endpoint_url
+    kwargs: dict[str, Any] = {"region_name": s.region, "config": _RETRIES}
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    return kwargs
+
+
+def client(service: str, settings: Settings | None = None) -> Any:
+    """A boto3 client for ``service`` pointed at the current profile's endpoint."""
+    s = settings or get_settings()
+    session = _session(s.region, s.aws_access_key_id, s.aws_secret_access_key)
+    return session.client(service, **client_kwargs(service, s))
+
+
+def s3fs_filesystem(settings: Settings | None = None) -> Any:
+    """An ``s3fs.S3FileSystem`` for the current profile (DuckDB, dbt and pandas use it)."""
+    import s3fs
+
+    s = settings or get_settings()
+    client_kw: dict[str, Any] = {"region_name": s.region}
+    if s.aws_endpoint_url:
+        client_kw["endpoint_url"] = s.aws_endpoint_url
+    return s3fs.S3FileSystem(
+        key=s.aws_access_key_id,
+        secret=s.aws_secret_access_key,
+        client_kwargs=client_kw,
+        skip_instance_cache=True,
+    )
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """``s3://bucket/key`` -> ``(bucket, key)``."""
+    if not uri.startswith(("s3://", "s3a://")):
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    bucket, _, key = uri.split("://", 1)[1].partition("/")
+    return bucket, key

@@ -1,0 +1,95 @@
+"""``shoplake dlq list | redrive``: failed raw objects, why they failed, and their replay.
+
+Two failure points end in the ingest dead-letter queue with the original S3 event:
+``lambda`` (the trigger could not start a job: invalid object, Glue API error; SQS moved the
+message after its retries) and ``job`` (the Glue run failed; the job-state handler put the
+event there). The reason comes from the failure record ``state/failed/<source_id>.json``
+and, for job failures, the message attributes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shoplake import aws, lake
+from shoplake.settings import Settings
+
+
+@dataclass
+class DeadLetter:
+    message_id: str
+    receipt_handle: str
+    body: str
+    source_id: str | None
+    object: str | None
+    dataset: str | None
+    failure_point: str
+    reason: str
+    detail: str
+    failed_at: str | None
+
+
+def _describe(settings: Settings, m: dict[str, Any]) -> DeadLetter:
+    rules = lake.rules()
+    body = m["Body"]
+    attrs = {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}
+    sid = obj = dataset = None
+    try:
+        records = rules.s3_records(body)
+        if records:
+            o = rules.parse_record(records[0])
+            sid, obj = o.source_id, o.uri
+            parts = o.key.split("/")
+            dataset = parts[1] if len(parts) > 2 else None
+    except rules.InvalidObject:
+        pass
+    failure = lake.failure(settings, sid or rules.source_id("event", body, "")) or {}
+    return DeadLetter(
+        message_id=m["MessageId"], receipt_handle=m["ReceiptHandle"], body=body, source_id=sid,
+        object=obj or failure.get("object"), dataset=dataset or failure.get("dataset"),
+        failure_point=attrs.get("failure_point") or failure.get("failure_point") or "lambda",
+        reason=attrs.get("reason") or failure.get("reason") or "unknown (no failure record)",
+        detail=str(failure.get("detail") or ""), failed_at=failure.get("failed_at"),
+    )
+
+
+def _queue_url(settings: Settings, name: str) -> str:
+    return str(aws.client("sqs", settings).get_queue_url(QueueName=name)["QueueUrl"])
+
+
+def peek(settings: Settings, hold_seconds: int = 5) -> list[DeadLetter]:
+    """Every message in the DLQ (they stay there: hidden for ``hold_seconds`` only)."""
+    sqs = aws.client("sqs", settings)
+    url = _queue_url(settings, settings.ingest_dlq)
+    seen: dict[str, DeadLetter] = {}
+    while True:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=hold_seconds,
+                                   MessageAttributeNames=["All"], WaitTimeSeconds=0).get("Messages", [])
+        fresh = [m for m in msgs if m["MessageId"] not in seen]
+        if not fresh:
+            return list(seen.values())
+        for m in fresh:
+            seen[m["MessageId"]] = _describe(settings, m)
+
+
+def redrive(settings: Settings, ids: set[str] | None = None) -> list[DeadLetter]:
+    """Send DLQ messages (all, or those whose source id or message id is in ``ids``) back to
+    the ingest queue, then delete them from the DLQ. The ledger lets a failed object run again
+    and stops a loaded one from loading twice."""
+    sqs = aws.client("sqs", settings)
+    dlq, ingest = _queue_url(settings, settings.ingest_dlq), _queue_url(settings, settings.ingest_queue)
+    moved = []
+    for d in peek(settings, hold_seconds=30):
+        if ids is not None and d.source_id not in ids and d.message_id not in ids:
+            continue
+        sqs.send_message(QueueUrl=ingest, MessageBody=d.body)
+        sqs.delete_message(QueueUrl=dlq, ReceiptHandle=d.receipt_handle)
+        moved.append(d)
+    return moved
+
+
+def as_dict(d: DeadLetter) -> dict[str, Any]:
+    return {k: v for k, v in d.__dict__.items() if k not in ("receipt_handle", "body")} | {
+        "event": json.loads(d.body) if d.body.startswith("{") else d.body}

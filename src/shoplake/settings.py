@@ -1,0 +1,211 @@
+"""The one place that knows about profiles.
+
+``SHOPLAKE_PROFILE`` picks one of three deployments; a function per profile returns its
+defaults (the way dagster's ``project_fully_featured`` returns resources per deployment).
+Every field can be overridden by a ``SHOPLAKE_<FIELD>`` environment variable or a line in
+``.env``. No other module branches on the profile: they read the fields below.
+
+The embedded profile chooses free loopback ports at ``shoplake up``; the running stack
+writes them to ``<home>/stack.json`` and :func:`get_settings` reads them from there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["embedded", "compose", "aws"]
+Engine = Literal["spark", "duckdb"]
+
+#: The repository root (this file is src/shoplake/settings.py).
+ROOT = Path(__file__).resolve().parents[2]
+
+# Emulators accept any key; these are not credentials, just the emulator convention.
+_EMULATOR_KEY = "test"
+_EMULATOR_REGION = "us-east-1"
+
+
+class Settings(BaseSettings):
+    """Resolved configuration of one deployment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPLAKE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    profile: Profile = "embedded"
+    project: str = "shoplake"
+    #: Runtime state of the local stack (pids, logs, emulator data, warehouse file).
+    home: Path = ROOT / ".shoplake"
+
+    # --- AWS ---------------------------------------------------------------------------
+    region: str = _EMULATOR_REGION
+    account_id: str = "000000000000"
+    #: Endpoint for every AWS service (None: the real AWS endpoints).
+    aws_endpoint_url: str | None = None
+    #: Endpoint for Glue only (the local Glue job runner); None: ``aws_endpoint_url``.
+    glue_endpoint_url: str | None = None
+    #: Static keys for emulators only; None on aws (the default credential chain is used).
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+
+    lake_bucket: str = "shoplake-lake"
+    artifacts_bucket: str = "shoplake-artifacts"
+    ingest_queue: str = "shoplake-ingest"
+    ingest_dlq: str = "shoplake-ingest-dlq"
+    alerts_topic: str = "shoplake-alerts"
+    alerts_queue: str = "shoplake-alerts-local"
+    alert_email: str | None = None
+    lambda_name: str = "shoplake-s3-trigger"
+    glue_job_prefix: str = "shoplake-cleanse"
+    ssm_prefix: str = "/shoplake"
+
+    # --- jobs ----------------------------------------------------------------------------
+    job_engine: Engine = "duckdb"
+    spark_master: str = "local[2]"
+    jars_dir: Path = ROOT / ".cache" / "jars"
+
+    # --- warehouse -----------------------------------------------------------------------
+    #: "duckdb" = local DuckDB file behind the Snowflake-compatible layer; "snowflake" = real.
+    warehouse_backend: Literal["duckdb", "snowflake"] = "duckdb"
+    warehouse_path: Path | None = None
+    dbt_target: str = "local"
+
+    # --- FX API --------------------------------------------------------------------------
+    fx_api_url: str | None = None
+
+    # --- local stack ---------------------------------------------------------------------
+    #: "processes": `shoplake up` starts local processes; "compose": docker compose;
+    #: "none": nothing to start (real cloud).
+    stack_mode: Literal["processes", "compose", "none"] = "processes"
+    bind_host: str = "127.0.0.1"
+    emulator_python: Path = ROOT / ".venv-emulator" / "bin" / "python"
+
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    # --- derived -------------------------------------------------------------------------
+    @property
+    def raw_prefix(self) -> str:
+        return f"s3://{self.lake_bucket}/raw/"
+
+    @property
+    def curated_prefix(self) -> str:
+        return f"s3://{self.lake_bucket}/curated/"
+
+    @property
+    def quarantine_prefix(self) -> str:
+        return f"s3://{self.lake_bucket}/quarantine/"
+
+    @property
+    def warehouse_file(self) -> Path:
+        return self.warehouse_path or self.home / "warehouse.duckdb"
+
+    @property
+    def is_emulated(self) -> bool:
+        return self.aws_endpoint_url is not None
+
+    def aws_env(self) -> dict[str, str]:
+        """Environment variables that point stock AWS tools (CLI, boto3) at this profile."""
+        env = {"AWS_DEFAULT_REGION": self.region, "AWS_REGION": self.region}
+        if self.aws_endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.aws_endpoint_url
+        if self.glue_endpoint_url:
+            env["AWS_ENDPOINT_URL_GLUE"] = self.glue_endpoint_url
+        if self.aws_access_key_id and self.aws_secret_access_key:
+            env["AWS_ACCESS_KEY_ID"] = self.aws_access_key_id
+            env["AWS_SECRET_ACCESS_KEY"] = self.aws_secret_access_key
+        return env
+
+
+# --- one function per deployment --------------------------------------------------------
+def embedded_defaults(home: Path) -> dict[str, Any]:
+    """No Docker: MiniStack and the local services run as processes on loopback."""
+    stack = read_stack_file(home)
+    endpoints = stack.get("endpoints", {})
+    return {
+        "aws_endpoint_url": endpoints.get("aws"),
+        "glue_endpoint_url": endpoints.get("glue"),
+        "fx_api_url": endpoints.get("fx_api"),
+        "aws_access_key_id": _EMULATOR_KEY,
+        "aws_secret_access_key": _EMULATOR_KEY,
+        "region": _EMULATOR_REGION,
+        "job_engine": "duckdb",
+        "warehouse_backend": "duckdb",
+        "dbt_target": "local",
+        "stack_mode": "processes",
+    }
+
+
+def compose_defaults(home: Path) -> dict[str, Any]:
+    """docker compose: the same parts as containers, published on loopback."""
+    return {
+        "aws_endpoint_url": "http://127.0.0.1:4566",
+        "glue_endpoint_url": "http://127.0.0.1:4599",
+        "fx_api_url": "http://127.0.0.1:8765",
+        "aws_access_key_id": _EMULATOR_KEY,
+        "aws_secret_access_key": _EMULATOR_KEY,
+        "region": _EMULATOR_REGION,
+        "job_engine": "spark",
+        "warehouse_backend": "duckdb",
+        "dbt_target": "local",
+        "stack_mode": "compose",
+    }
+
+
+def aws_defaults(home: Path) -> dict[str, Any]:
+    """Real AWS and Snowflake; credentials come from the default chains, never from here."""
+    return {
+        "aws_endpoint_url": None,
+        "glue_endpoint_url": None,
+        "fx_api_url": "https://api.frankfurter.dev",
+        "aws_access_key_id": None,
+        "aws_secret_access_key": None,
+        "job_engine": "spark",
+        "warehouse_backend": "snowflake",
+        "dbt_target": "prod",
+        "stack_mode": "none",
+    }
+
+
+PROFILE_DEFAULTS = {
+    "embedded": embedded_defaults,
+    "compose": compose_defaults,
+    "aws": aws_defaults,
+}
+
+
+def stack_file(home: Path) -> Path:
+    return home / "stack.json"
+
+
+def read_stack_file(home: Path) -> dict[str, Any]:
+    try:
+        return json.loads(stack_file(home).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _env_overrides() -> set[str]:
+    return {k[len("SHOPLAKE_") :].lower() for k in os.environ if k.startswith("SHOPLAKE_")}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings: profile defaults < .env / SHOPLAKE_* variables < explicit overrides."""
+    base = Settings(**{k: v for k, v in overrides.items() if k in ("profile", "home")})
+    defaults = PROFILE_DEFAULTS[base.profile](base.home)
+    # Environment and .env values win over profile defaults: only fill what they left unset.
+    explicit = _env_overrides() | set(base.model_fields_set)
+    merged = {k: v for k, v in defaults.items() if k not in explicit}
+    merged.update(overrides)
+    return Settings(**merged)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of the current process (cached; call ``get_settings.cache_clear()`` to re-read)."""
+    return load_settings()

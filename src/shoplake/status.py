@@ -1,0 +1,56 @@
+"""What ``shoplake status`` prints: components, endpoints, health, queue depths."""
+
+from __future__ import annotations
+
+import contextlib
+
+from rich.console import Console
+from rich.table import Table
+
+from shoplake import aws, stack
+from shoplake.settings import Settings
+
+
+def queue_depths(settings: Settings) -> dict[str, dict[str, int]]:
+    """Visible / in-flight messages of the platform's queues (empty if unreachable)."""
+    sqs = aws.client("sqs", settings)
+    out: dict[str, dict[str, int]] = {}
+    for name in (settings.ingest_queue, settings.ingest_dlq, settings.alerts_queue):
+        with contextlib.suppress(Exception):
+            url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+            attrs = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            out[name] = {
+                "visible": int(attrs.get("ApproximateNumberOfMessages", 0)),
+                "in_flight": int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            }
+    return out
+
+
+def print_status(settings: Settings) -> bool:
+    console = Console()
+    console.print(f"profile [bold]{settings.profile}[/]  home {settings.home}")
+    state = stack.running_state(settings) if settings.stack_mode == "processes" else None
+    ok = True
+    if settings.stack_mode == "processes":
+        table = Table("component", "pid", "endpoint", "health")
+        if not state:
+            console.print("stack: [red]not running[/] (shoplake up)")
+            return False
+        health = stack.component_health(state)
+        for name, comp in state["components"].items():
+            good = health.get(name, False)
+            ok &= good
+            table.add_row(name, str(comp["pid"]), comp["url"], "[green]healthy[/]" if good else "[red]DOWN[/]")
+        console.print(table)
+    depths = queue_depths(settings)
+    if depths:
+        q = Table("queue", "visible", "in flight")
+        for name, d in depths.items():
+            q.add_row(name, str(d["visible"]), str(d["in_flight"]))
+        console.print(q)
+    else:
+        console.print("queues: not reachable or not provisioned (shoplake deploy)")
+    return ok
