@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "events",  # ingest, wait, alerts, dlq
     "fx",  # fetch-rates
     "warehouse",  # load, sql
+    "transform",  # transform (dbt build / docs)
 ]
 
 

@@ -87,19 +87,21 @@ class ObjectState:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def raw_objects(settings: Settings) -> list[tuple[str, str]]:
-    """(key, version) of the latest version of every raw object."""
+def raw_objects(settings: Settings, keys: set[str] | None = None) -> list[tuple[str, str]]:
+    """(key, version) of the latest version of every raw object (or of ``keys``)."""
     s3 = aws.client("s3", settings)
     out = []
     for obj in lake.list_keys(settings, "raw/"):
+        if keys is not None and obj["Key"] not in keys:
+            continue
         head = s3.head_object(Bucket=settings.lake_bucket, Key=obj["Key"])
         out.append((obj["Key"], str(head.get("VersionId") or head["ETag"])))
     return out
 
 
-def object_states(settings: Settings) -> list[ObjectState]:
+def object_states(settings: Settings, keys: set[str] | None = None) -> list[ObjectState]:
     states = []
-    for key, version in raw_objects(settings):
+    for key, version in raw_objects(settings, keys):
         sid = lake.source_id(settings.lake_bucket, key, version)
         parts = key.split("/")
         dataset = parts[1] if len(parts) > 2 else None
@@ -175,16 +177,16 @@ def dlq_depth(settings: Settings) -> int:
 
 
 def wait(settings: Settings, timeout: float = 600, poll: float = 1.0,
-         echo: Callable[[str], None] = print) -> WaitResult:
+         echo: Callable[[str], None] = print, keys: set[str] | None = None) -> WaitResult:
     """Block until the ingest queue is drained, no job run is active and every raw object
-    has a final state (two quiet polls in a row), or ``timeout``."""
+    (or each of ``keys``) has a final state (two quiet polls in a row), or ``timeout``."""
     deadline = time.monotonic() + timeout
     quiet = 0
     last = ""
     states: list[ObjectState] = []
     while time.monotonic() < deadline:
         busy, active = _queue_busy(settings), _active_runs(settings)
-        states = object_states(settings)
+        states = object_states(settings, keys)
         pending = sum(o.status == "PENDING" for o in states)
         line = f"  queue {busy} message(s), {active} job run(s) active, {pending}/{len(states)} object(s) pending"
         if line != last:
