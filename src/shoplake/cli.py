@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "generate",  # generate
     "events",  # ingest, wait, alerts, dlq
     "fx",  # fetch-rates
+    "demo",  # demo, report
     "warehouse",  # load, sql
     "transform",  # transform (dbt build / docs)
 ]
