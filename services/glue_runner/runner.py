@@ -1,0 +1,357 @@
+"""Executes Glue job runs as local process groups, one thread per run.
+
+State machine: STARTING (queued for a slot) -> RUNNING -> SUCCEEDED | FAILED | TIMEOUT, or
+STOPPING -> STOPPED after BatchStopJobRun. A global semaphore caps how many runs execute
+at once; the rest wait in STARTING. Failed runs are retried ``MaxRetries`` times as
+``<id>_attempt_<n>`` runs, like Glue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from glue_runner import launcher
+from glue_runner.store import ACTIVE_STATES, Store
+from shoplake.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_MINUTES = 2880
+_POLL = 0.2
+
+
+@dataclass
+class RunnerConfig:
+    home: Path
+    max_concurrency: int = 2
+    #: Seconds per Glue timeout minute (60 in production; small in tests).
+    timeout_scale: float = 60.0
+    #: Seconds between SIGTERM and SIGKILL when stopping a run.
+    stop_grace: float = 10.0
+    emit_events: bool = False
+    #: Source of the state change events. EventBridge (AWS and MiniStack) refuses ``aws.*``
+    #: sources from PutEvents; then the runner switches to ``fallback_event_source``.
+    event_source: str = "aws.glue"
+    fallback_event_source: str = "shoplake.glue"
+
+
+@dataclass
+class _Active:
+    stop: threading.Event = field(default_factory=threading.Event)
+    proc: subprocess.Popen[bytes] | None = None
+    thread: threading.Thread | None = None
+
+
+def now() -> float:
+    return round(time.time(), 3)
+
+
+class Runner:
+    def __init__(self, store: Store, config: RunnerConfig) -> None:
+        self.store = store
+        self.config = config
+        self._slots = threading.BoundedSemaphore(max(1, config.max_concurrency))
+        self._active: dict[str, _Active] = {}
+        self._lock = threading.Lock()
+        self._closing = False
+        self._event_source = config.event_source
+
+    # --- start-up ----------------------------------------------------------------------
+    def recover(self) -> int:
+        """Mark runs a previous runner left unfinished as FAILED; kill their orphans."""
+        count = 0
+        for run in self.store.all_runs():
+            if run["JobRunState"] not in ACTIVE_STATES:
+                continue
+            _kill_orphan(run)
+            ts = now()
+            self.store.update_run(
+                run["JobName"],
+                run["Id"],
+                JobRunState="FAILED",
+                ErrorMessage="runner restarted",
+                CompletedOn=ts,
+                LastModifiedOn=ts,
+                ExecutionTime=_elapsed(run, ts),
+                _pid=None,
+            )
+            count += 1
+        if count:
+            log.warning("marked %d unfinished runs FAILED (runner restarted)", count)
+        return count
+
+    # --- API-facing --------------------------------------------------------------------
+    def active_count(self, job_name: str) -> int:
+        return sum(1 for r in self.store.runs(job_name) if r["JobRunState"] in ACTIVE_STATES)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            procs = [a.proc for a in self._active.values()]
+        running = sum(1 for p in procs if p is not None and p.poll() is None)
+        return {"active": len(procs), "running": running}
+
+    def submit(self, run: dict[str, Any]) -> None:
+        """Persist a new STARTING run and start its thread."""
+        self.store.put_run(run)
+        active = _Active()
+        with self._lock:
+            self._active[run["Id"]] = active
+        active.thread = threading.Thread(
+            target=self._execute, args=(run["JobName"], run["Id"], active),
+            name=f"run-{run['Id']}", daemon=True,
+        )
+        active.thread.start()
+
+    def stop(self, job_name: str, run_id: str) -> str | None:
+        """Ask a run to stop; returns an error message when it cannot be stopped."""
+        run = self.store.get_run(job_name, run_id)
+        if run is None:
+            return f"Job run {run_id} not found"
+        with self._lock:
+            active = self._active.get(run_id)
+        if active is None or run["JobRunState"] not in ACTIVE_STATES:
+            return f"Job run {run_id} is in state {run['JobRunState']} and cannot be stopped"
+        self.store.update_run(job_name, run_id, JobRunState="STOPPING", LastModifiedOn=now())
+        active.stop.set()
+        return None
+
+    def shutdown(self) -> None:
+        """Stop every run (runner exit) and wait for their threads."""
+        self._closing = True
+        with self._lock:
+            items = list(self._active.items())
+        for _, active in items:
+            active.stop.set()
+        for _, active in items:
+            if active.thread:
+                active.thread.join(self.config.stop_grace + 5)
+
+    # --- execution ---------------------------------------------------------------------
+    def _execute(self, job_name: str, run_id: str, active: _Active) -> None:
+        final: dict[str, Any] = {}
+        try:
+            final = self._queue_and_run(job_name, run_id, active)
+        except Exception as exc:  # never let a run thread die silently
+            log.exception("run %s failed inside the runner", run_id)
+            final = {"JobRunState": "FAILED", "ErrorMessage": f"{type(exc).__name__}: {exc}"}
+        finally:
+            with self._lock:
+                self._active.pop(run_id, None)
+        run = self._finish(job_name, run_id, final)
+        self._emit(run)
+        self._maybe_retry(run)
+
+    def _queue_and_run(self, job_name: str, run_id: str, active: _Active) -> dict[str, Any]:
+        while not self._slots.acquire(timeout=_POLL):
+            if active.stop.is_set():
+                return _stopped(self._closing)
+        try:
+            if active.stop.is_set():
+                return _stopped(self._closing)
+            return self._run_process(job_name, run_id, active)
+        finally:
+            self._slots.release()
+
+    def _run_process(self, job_name: str, run_id: str, active: _Active) -> dict[str, Any]:
+        run = self.store.get_run(job_name, run_id)
+        job = self.store.get_job(job_name)
+        assert run is not None
+        if job is None:
+            return {"JobRunState": "FAILED", "ErrorMessage": f"Job {job_name} was deleted"}
+        settings = load_settings()
+        if job["Command"].get("Name") == "pythonshell":  # plain Python on Glue too, never Spark
+            settings = settings.model_copy(update={"job_engine": "duckdb"})
+        work = self.store.work_dir / run_id
+        log_path = Path(run["LogGroupName"])
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            args = run.get("Arguments", {})
+            script = launcher.fetch(job["Command"]["ScriptLocation"], work, settings)
+            py_files = [
+                launcher.fetch(loc, work / "py", settings)
+                for loc in launcher.split_list(args.get(launcher.EXTRA_PY_FILES))
+            ]
+            cmd = launcher.command(
+                settings, job_name, script, py_files, launcher.script_args(job_name, run_id, args)
+            )
+            env = launcher.environment(settings, py_files)
+        except Exception as exc:
+            log.warning("run %s could not start: %s", run_id, exc)
+            launcher.clean_work_dir(work)
+            return {"JobRunState": "FAILED", "ErrorMessage": f"{type(exc).__name__}: {exc}"}
+
+        timeout_s = float(run.get("Timeout") or DEFAULT_TIMEOUT_MINUTES) * self.config.timeout_scale
+        try:
+            with log_path.open("ab") as out:
+                out.write(f"[glue_runner] {' '.join(cmd)}\n".encode())
+                out.flush()
+                proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    env=env, cwd=work if work.exists() else self.store.root,
+                    start_new_session=True,
+                )
+            active.proc = proc
+            started = time.monotonic()
+            if self.store.get_run(job_name, run_id)["JobRunState"] == "STARTING":  # type: ignore[index]
+                self.store.update_run(
+                    job_name, run_id, JobRunState="RUNNING", LastModifiedOn=now(), _pid=proc.pid
+                )
+            log.info("run %s of %s started: pid %d, %s", run_id, job_name, proc.pid, cmd[0])
+            outcome = self._wait(proc, active, started, timeout_s)
+        finally:
+            launcher.clean_work_dir(work)
+        if outcome == "STOPPED":
+            return _stopped(self._closing)
+        if outcome == "TIMEOUT":
+            return {
+                "JobRunState": "TIMEOUT",
+                "ErrorMessage": f"Job run timed out after {run.get('Timeout') or DEFAULT_TIMEOUT_MINUTES} minutes",
+            }
+        if proc.returncode == 0:
+            return {"JobRunState": "SUCCEEDED"}
+        text = log_path.read_text(errors="replace")[-200_000:]
+        return {"JobRunState": "FAILED", "ErrorMessage": launcher.error_message(text, proc.returncode)}
+
+    def _wait(
+        self, proc: subprocess.Popen[bytes], active: _Active, started: float, timeout_s: float
+    ) -> str:
+        while True:
+            try:
+                proc.wait(timeout=_POLL)
+            except subprocess.TimeoutExpired:
+                pass
+            else:  # like Glue tearing down the driver: nothing the script left behind survives
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                return "EXITED"
+            if active.stop.is_set():
+                _terminate(proc, self.config.stop_grace)
+                return "STOPPED"
+            if time.monotonic() - started >= timeout_s:
+                _terminate(proc, 0)
+                return "TIMEOUT"
+
+    def _finish(self, job_name: str, run_id: str, final: dict[str, Any]) -> dict[str, Any]:
+        run = self.store.get_run(job_name, run_id) or {}
+        ts = now()
+        fields = {
+            "CompletedOn": ts,
+            "LastModifiedOn": ts,
+            "ExecutionTime": _elapsed(run, ts),
+            "_pid": None,
+            **final,
+        }
+        run = self.store.update_run(job_name, run_id, **fields)
+        log.info("run %s of %s finished: %s %s", run_id, job_name, run["JobRunState"],
+                 run.get("ErrorMessage", ""))
+        return run
+
+    def _maybe_retry(self, run: dict[str, Any]) -> None:
+        job = self.store.get_job(run["JobName"])
+        if self._closing or job is None or run["JobRunState"] != "FAILED":
+            return
+        attempt = int(run.get("Attempt", 0)) + 1
+        if attempt > int(job.get("MaxRetries") or 0):
+            return
+        root = run["Id"].split("_attempt_")[0]
+        retry = {
+            **{k: v for k, v in run.items() if k not in ("ErrorMessage", "CompletedOn", "_pid")},
+            "Id": f"{root}_attempt_{attempt}",
+            "Attempt": attempt,
+            "PreviousRunId": run["Id"],
+            "JobRunState": "STARTING",
+            "StartedOn": now(),
+            "LastModifiedOn": now(),
+            "ExecutionTime": 0,
+        }
+        retry["LogGroupName"] = str(self.store.log_path(run["JobName"], retry["Id"]))
+        log.info("retrying %s as %s", run["Id"], retry["Id"])
+        self.submit(retry)
+
+    def _emit(self, run: dict[str, Any]) -> None:
+        if not self.config.emit_events:
+            return
+        state = run["JobRunState"]
+        detail = {
+            "jobName": run["JobName"],
+            "jobRunId": run["Id"],
+            "state": state,
+            "message": run.get("ErrorMessage") or f"Job run {state.lower()}",
+            "severity": "ERROR" if state in ("FAILED", "TIMEOUT") else "INFO",
+        }
+        try:
+            from shoplake.aws import client
+
+            events = client("events", load_settings())
+            for source in dict.fromkeys([self._event_source, self.config.fallback_event_source]):
+                entry = {
+                    "Source": source,
+                    "DetailType": "Glue Job State Change",
+                    "Detail": json.dumps(detail),
+                    "EventBusName": "default",
+                }
+                result = events.put_events(Entries=[entry])["Entries"][0]
+                if result.get("ErrorCode") != "NotAuthorizedForSourceException":
+                    break
+                log.warning("event bus refuses source %s; using %s from now on",
+                            source, self.config.fallback_event_source)
+                self._event_source = self.config.fallback_event_source
+            if result.get("ErrorCode"):
+                log.warning("event for %s rejected: %s", run["Id"], result)
+            else:
+                log.info("emitted %s event for %s (source %s)", state, run["Id"], source)
+        except Exception as exc:
+            log.warning("could not emit the state change event of %s: %s", run["Id"], exc)
+
+
+def _stopped(closing: bool) -> dict[str, Any]:
+    message = "runner shut down" if closing else "Job run stopped by request"
+    return {"JobRunState": "STOPPED", "ErrorMessage": message}
+
+
+def _elapsed(run: dict[str, Any], ts: float) -> int:
+    return max(0, int(ts - float(run.get("StartedOn") or ts)))
+
+
+def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM the run's process group, then SIGKILL it after ``grace`` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        if grace <= 0 and sig == signal.SIGTERM:
+            continue
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader exited; make sure nothing else in its group survives
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return
+
+
+def _kill_orphan(run: dict[str, Any]) -> None:
+    """Kill the process group of a run left by a dead runner, if it is still that run."""
+    pid = run.get("_pid")
+    if not pid:
+        return
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return
+    if run["Id"].encode() in cmdline:
+        log.warning("killing orphaned process group %d of run %s", pid, run["Id"])
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
