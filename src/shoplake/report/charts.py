@@ -32,7 +32,7 @@ def bar_chart(title: str, labels: list[str], values: list[float], *, width: int 
         bh = inner_h / n
         for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
             y = pad_t + i * bh
-            w = inner_w * v / vmax
+            w = 0.9 * inner_w * v / vmax
             parts.append(f'<rect class="bar" x="{pad_l}" y="{y + 2:.1f}" width="{w:.1f}" height="{bh - 4:.1f}" '
                          f'fill="{PALETTE[0]}"><title>{escape(lab)}: {_fmt(v)}{unit}</title></rect>')
             parts.append(f'<text x="{pad_l - 6}" y="{y + bh / 2 + 4:.1f}" text-anchor="end" class="lab">'
@@ -42,7 +42,7 @@ def bar_chart(title: str, labels: list[str], values: list[float], *, width: int 
         bw = inner_w / n
         for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
             x = pad_l + i * bw
-            h = inner_h * v / vmax
+            h = 0.88 * inner_h * v / vmax
             parts.append(f'<rect class="bar" x="{x + 2:.1f}" y="{pad_t + inner_h - h:.1f}" width="{max(bw - 4, 1):.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[0]}"><title>{escape(lab)}: {_fmt(v)}{unit}</title></rect>')
             parts.append(f'<text x="{x + bw / 2:.1f}" y="{pad_t + inner_h - h - 4:.1f}" text-anchor="middle" '
