@@ -1,0 +1,97 @@
+"""``shoplake load`` and ``shoplake sql``: the warehouse commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command("load")
+@click.option(
+    "--dataset",
+    "datasets",
+    multiple=True,
+    type=click.Choice(["orders", "customers", "products", "fx_rates"]),
+    help="Load only this dataset (repeatable). Default: all.",
+)
+def load_command(datasets: tuple[str, ...]) -> None:
+    """Load committed curated Parquet and raw FX rates into the warehouse RAW tables.
+
+    Only files listed in SUCCEEDED run manifests (curated/_manifests/<dataset>/*.json) are
+    loaded; files already loaded are skipped; a replayed file with new content replaces its old
+    rows; a file whose columns differ from its table fails the dataset. Writes one
+    RAW.PIPELINE_RUNS row per dataset. Exit status 1 if a dataset failed.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from shoplake.warehouse import load
+
+    result = load(datasets=datasets or None, raise_on_error=False)
+    table = Table(title=f"load run {result.run_id}")
+    for column in ("table", "status", "files", "skipped", "rows", "rows in", "quar.", "detail"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("table", "status"))
+    for t in result.tables:
+        files = f"{t.files_loaded} ({t.files_replaced} repl.)" if t.files_replaced else str(t.files_loaded)
+        table.add_row(
+            t.table, t.status, files, str(t.files_skipped), str(t.rows_loaded),
+            str(t.rows_in), str(t.rows_quarantined), t.detail,
+        )
+    Console().print(table)
+    if not result.ok:
+        sys.exit(1)
+
+
+@click.command("sql")
+@click.argument("query")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--wait",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for a local writer (load, dbt) to release the DuckDB file.",
+)
+@click.option(
+    "--native",
+    is_flag=True,
+    help="Local warehouse only: run QUERY as DuckDB SQL on the file (exact decimal sums; "
+    "fakesnow computes SUM/AVG of NUMBER as DOUBLE).",
+)
+def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
+    """Run one read-only QUERY (Snowflake SQL) against the warehouse of the current profile.
+
+    Locally the DuckDB file is opened read-only (DuckDB refuses readers while a writer such as
+    `shoplake load` or dbt holds it: the command waits --wait seconds, then fails).
+
+    Example: shoplake sql "select count(*) from raw.orders" --format json
+    """
+    from shoplake.warehouse.connection import WarehouseError
+    from shoplake.warehouse.query import query as run_query
+    from shoplake.warehouse.query import to_csv, to_json, to_rich_table
+
+    try:
+        result = run_query(query, lock_wait_s=wait, native=native)
+    except WarehouseError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except Exception as exc:  # SQL errors from the warehouse
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+    if fmt == "json":
+        click.echo(to_json(result))
+    elif fmt == "csv":
+        click.echo(to_csv(result), nl=False)
+    else:
+        from rich.console import Console
+
+        Console().print(to_rich_table(result))
+
+
+COMMANDS = [load_command, sql_command]

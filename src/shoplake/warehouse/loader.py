@@ -1,0 +1,287 @@
+"""``shoplake load``: curated Parquet (committed by run manifests) and raw FX JSON -> RAW tables.
+
+Rules (docs/contracts.md):
+- Only files listed in SUCCEEDED manifests ``curated/_manifests/<dataset>/*.json`` are loaded;
+  other files under ``curated/`` are invisible.
+- Each file is loaded once: COPY load history skips a file already in the table, and the
+  loader's ledger ``RAW.LOAD_LEDGER`` records the S3 ETag of the version loaded.
+- Replays: re-processing a raw object rewrites the same curated keys. A file whose ETag changed
+  has its old rows (``_SOURCE_FILE``) deleted and is copied again in ONE transaction; a file the
+  new manifest of the same ``source_id`` no longer lists has its rows removed. So the raw tables
+  hold each curated file's rows exactly once (replace, not append) and a replay never double
+  counts, independent of dbt's dedupe (which would keep two copies of a replayed row with the
+  same ``updated_at``).
+- Schema drift: every new file's Parquet columns must equal the table's data columns, else the
+  dataset fails with an error naming the file and the columns; nothing of it is loaded.
+- One ``RAW.PIPELINE_RUNS`` row per dataset and run (stage ``load``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shoplake.settings import Settings, get_settings
+from shoplake.warehouse import bookkeeping as book
+from shoplake.warehouse import connection as wc
+from shoplake.warehouse.fx_load import FX_DATASET, load_fx
+from shoplake.warehouse.manifests import Manifest, etags, read_manifests
+from shoplake.warehouse.results import LoadError, LoadResult, TableLoad, utcnow
+from shoplake.warehouse.schema_check import compare, parquet_columns
+from shoplake.warehouse.sqlfiles import section_statements
+
+log = logging.getLogger(__name__)
+
+CURATED_DATASETS: tuple[str, ...] = ("orders", "customers", "products")
+__all__ = ["CURATED_DATASETS", "LoadError", "LoadResult", "TableLoad", "load"]
+
+
+# --- entry point --------------------------------------------------------------------------
+def load(
+    settings: Settings | None = None,
+    *,
+    datasets: Sequence[str] | None = None,
+    raise_on_error: bool = True,
+) -> LoadResult:
+    """Load every committed curated file and raw FX document not loaded yet (for Airflow/CLI)."""
+    s = settings or get_settings()
+    from shoplake.aws import client
+
+    s3 = client("s3", s)
+    wanted = list(datasets) if datasets else [*CURATED_DATASETS, FX_DATASET]
+    result = LoadResult(run_id=uuid.uuid4().hex, tables=[])
+    log.info("load started", extra={"ctx": {"run_id": result.run_id, "datasets": ",".join(wanted)}})
+    conn = wc.connect(s)
+    try:
+        wc.create_tables(conn)
+        wc.run_statements(conn, section_statements(book.COPY_SQL, "setup", lake_bucket=s.lake_bucket))
+        with _ParquetInspector(s) as inspector:
+            for dataset in wanted:
+                if dataset == FX_DATASET:
+                    table = load_fx(conn, s3, s.lake_bucket, result.run_id)
+                else:
+                    table = _load_curated(conn, s3, s.lake_bucket, dataset, result.run_id, inspector)
+                table.ended_at = utcnow()
+                result.tables.append(table)
+                book.record_run(conn, result.run_id, table)
+                log.info(
+                    "table loaded" if table.status != "FAILED" else "table load FAILED",
+                    extra={"ctx": _summary(table)},
+                )
+    finally:
+        conn.close()
+    if raise_on_error and not result.ok:
+        raise LoadError(result)
+    return result
+
+
+def _summary(t: TableLoad) -> dict[str, Any]:
+    return {
+        "dataset": t.dataset,
+        "status": t.status,
+        "files_loaded": t.files_loaded,
+        "files_replaced": t.files_replaced,
+        "files_skipped": t.files_skipped,
+        "rows_loaded": t.rows_loaded,
+        "detail": t.detail or "-",
+    }
+
+
+# --- curated Parquet ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Planned:
+    key: str
+    url: str
+    relative: str  # to @CURATED_STAGE/<dataset>/
+    etag: str
+    manifest: Manifest
+    replace: bool
+
+
+class _ParquetInspector:
+    """An in-memory DuckDB reading Parquet footers from S3 (works for either backend)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.duck: Any = None
+
+    def __enter__(self) -> _ParquetInspector:
+        import duckdb
+
+        from shoplake.aws import s3fs_filesystem
+
+        self.duck = duckdb.connect()
+        self.duck.register_filesystem(s3fs_filesystem(self.settings))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.duck.close()
+
+    def columns(self, url: str) -> dict[str, str]:
+        return parquet_columns(self.duck, url)
+
+
+def _load_curated(
+    conn: Any, s3: Any, bucket: str, dataset: str, run_id: str, inspector: _ParquetInspector
+) -> TableLoad:
+    table_name = dataset.upper()
+    t = TableLoad(dataset=dataset, table=f"RAW.{table_name}")
+    try:
+        manifests = read_manifests(s3, bucket, dataset)
+        ledger = book.ledger(conn, dataset)
+        versions = etags(s3, bucket, f"curated/{dataset}/")
+        plan, stale = _plan(bucket, dataset, manifests, ledger, versions, t)
+        if plan:
+            table_columns = book.table_columns(conn, table_name)
+            for item in plan:  # check every file before loading any
+                compare(t.table, item.url, table_columns, inspector.columns(item.url))
+        for url in stale:
+            _forget_file(conn, dataset, url)
+            t.files_removed += 1
+        loaded_manifests: dict[str, Manifest] = {}
+        for item in plan:
+            rows = _load_file(conn, dataset, item, run_id)
+            t.files_loaded += 1
+            t.files_replaced += int(item.replace)
+            t.rows_loaded += rows
+            loaded_manifests[item.manifest.key] = item.manifest
+        t.rows_in = sum(m.rows_written for m in loaded_manifests.values())
+        t.rows_quarantined = sum(m.rows_quarantined for m in loaded_manifests.values())
+        notes = []
+        if t.rows_in != t.rows_loaded:
+            t.status = "WARNING"
+            notes.append(f"rows_in {t.rows_in} != rows_loaded {t.rows_loaded}")
+        if t.files_missing:
+            t.status = "WARNING"
+            notes.append(f"{t.files_missing} manifest file(s) not in S3 yet")
+        if t.files_replaced or t.files_removed:
+            notes.append(f"replaced {t.files_replaced}, removed {t.files_removed} file(s)")
+        t.detail = "; ".join(notes)
+    except Exception as exc:
+        log.exception("loading %s failed", dataset)
+        t.status = "FAILED"
+        t.detail = str(exc)
+    return t
+
+
+def _plan(
+    bucket: str,
+    dataset: str,
+    manifests: list[Manifest],
+    ledger: dict[str, tuple[str | None, str | None]],
+    versions: dict[str, str],
+    t: TableLoad,
+) -> tuple[list[_Planned], list[str]]:
+    """Files to (re)load and previously loaded files of a source its new manifest dropped."""
+    prefix = f"curated/{dataset}/"
+    plan: list[_Planned] = []
+    listed: set[str] = set()
+    for m in manifests:
+        for key in m.files:
+            if not key.startswith(prefix) or not key.endswith(".parquet"):
+                raise ValueError(f"manifest {m.key} lists {key!r}, not a {prefix}*.parquet file")
+            url = f"s3://{bucket}/{key}"
+            if url in listed:
+                continue
+            listed.add(url)
+            etag = versions.get(key)
+            if etag is None:
+                log.warning("manifest file missing in S3", extra={"ctx": {"manifest": m.key, "file": key}})
+                t.files_missing += 1
+                continue
+            previous = ledger.get(url)
+            if previous is not None and previous[1] == etag:
+                t.files_skipped += 1
+                continue
+            plan.append(_Planned(key, url, key[len(prefix) :], etag, m, replace=previous is not None))
+    current_sources = {m.source_id for m in manifests}
+    stale = [
+        url
+        for url, (source_id, _etag) in ledger.items()
+        if source_id in current_sources and url not in listed
+    ]
+    return plan, stale
+
+
+def _load_file(conn: Any, dataset: str, item: _Planned, run_id: str) -> int:
+    """One file in one transaction: [delete its old rows], COPY, stamp metadata, ledger."""
+    section = f"copy_{dataset}_replace" if item.replace else f"copy_{dataset}"
+    (copy_sql,) = section_statements(book.COPY_SQL, section, file=item.relative)
+    cur = conn.cursor()
+    try:
+        wc.execute(conn, cur, "BEGIN")
+        if item.replace:
+            book.run(conn, cur, book.COPY_SQL, f"forget_{dataset}", [item.url])
+            book.run(conn, cur, book.BOOK_SQL, "ledger_forget", [dataset, item.url])
+        wc.execute(conn, cur, copy_sql)
+        rows = _copy_rows(cur, item.url)
+        if rows is None:  # COPY load history says loaded before, the ledger did not know it
+            log.warning("COPY skipped a file the ledger did not know", extra={"ctx": {"file": item.url}})
+            rows = 0
+        else:
+            book.run(conn, cur, book.COPY_SQL, f"stamp_{dataset}", [item.url])
+            stamped = _affected(cur)
+            if stamped is not None and stamped != rows:
+                raise RuntimeError(
+                    f"stamped {stamped} rows with _SOURCE_FILE after copying {rows} from "
+                    f"{item.url}: is another load running?"
+                )
+        book.run(
+            conn,
+            cur,
+            book.BOOK_SQL,
+            "ledger_record",
+            [dataset, item.url, item.manifest.source_id, item.etag, item.manifest.run_id, rows, run_id],
+        )
+        wc.execute(conn, cur, "COMMIT")
+    except BaseException:
+        book.rollback(conn, cur)
+        raise
+    finally:
+        cur.close()
+    log.debug("file loaded", extra={"ctx": {"file": item.url, "rows": rows, "replace": item.replace}})
+    return rows
+
+
+def _forget_file(conn: Any, dataset: str, url: str) -> None:
+    cur = conn.cursor()
+    try:
+        wc.execute(conn, cur, "BEGIN")
+        book.run(conn, cur, book.COPY_SQL, f"forget_{dataset}", [url])
+        book.run(conn, cur, book.BOOK_SQL, "ledger_forget", [dataset, url])
+        wc.execute(conn, cur, "COMMIT")
+    except BaseException:
+        book.rollback(conn, cur)
+        raise
+    finally:
+        cur.close()
+    log.info("rows of a file dropped by its source's new manifest removed", extra={"ctx": {"file": url}})
+
+
+def _copy_rows(cur: Any, url: str) -> int | None:
+    """Rows loaded by a one-file COPY; None when it skipped the file (load history)."""
+    names = [d[0].lower() for d in cur.description]
+    rows = cur.fetchall()
+    if "rows_loaded" not in names:  # "Copy executed with 0 files processed."
+        return None
+    status_i, loaded_i = names.index("status"), names.index("rows_loaded")
+    if len(rows) != 1:
+        raise RuntimeError(f"COPY of {url} reported {len(rows)} files")
+    status = str(rows[0][status_i]).upper()
+    if status == "LOAD_SKIPPED":
+        return None
+    if status != "LOADED":
+        raise RuntimeError(f"COPY of {url} ended with status {status}: {rows[0]}")
+    return int(rows[0][loaded_i])
+
+
+def _affected(cur: Any) -> int | None:
+    """Rows an UPDATE changed (Snowflake and fakesnow return them as the first column)."""
+    try:
+        row = cur.fetchone()
+    except Exception:
+        return cur.rowcount if cur.rowcount is not None and cur.rowcount >= 0 else None
+    return int(row[0]) if row else None
