@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "demo",  # demo, report
     "warehouse",  # load, sql
     "transform",  # transform (dbt build / docs)
+    "airflow",  # run batch, airflow status|password
 ]
 
 
