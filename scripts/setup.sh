@@ -44,7 +44,9 @@ stamp=.venv/.shoplake-lock.sha256
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
   step "syncing .venv with requirements.lock"
-  .venv/bin/uv pip sync -q --python .venv/bin/python requirements.lock
+  # --compile-bytecode: every process (CLI, job runs, Airflow, dbt) then starts without
+  # recompiling its imports, even where PYTHONDONTWRITEBYTECODE is set.
+  .venv/bin/uv pip sync -q --compile-bytecode --python .venv/bin/python requirements.lock
   .venv/bin/uv pip install -q --python .venv/bin/python uv=="$UV_VERSION"
   .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .
   echo "$want" > "$stamp"

@@ -1,0 +1,149 @@
+"""Explicit schemas of the three datasets (docs/contracts.md "Raw data" and "Curated data").
+
+Every raw value is read as a string; :mod:`shoplake_jobs.transforms` types it by ``kind``:
+
+- ``string``: trimmed, empty -> NULL
+- ``lower`` / ``upper``: trimmed and case-folded
+- ``int``: ``[+-]?digits`` -> int (``bad_type`` otherwise)
+- ``decimal``: ``[+-]?digits[.digits]`` -> decimal(18,2) (``bad_type`` otherwise)
+- ``bool``: true/false/t/f/1/0/yes/no/y/n -> boolean (``bad_type`` otherwise)
+- ``timestamp``: ISO-8601, ``Z`` / ``+hh:mm`` / no offset (= UTC) -> UTC timestamp
+  (``bad_timestamp`` otherwise)
+- ``currency``: upper, ``[A-Z]{3}`` and an ISO-4217 code (``bad_currency`` otherwise)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["string", "lower", "upper", "int", "decimal", "bool", "timestamp", "currency"]
+Format = Literal["csv", "jsonl"]
+
+#: Reason codes in precedence order (the first that applies wins).
+REASONS: tuple[str, ...] = (
+    "malformed_row",
+    "encoding_error",
+    "missing_key",
+    "bad_type",
+    "bad_timestamp",
+    "bad_currency",
+    "non_positive_quantity",
+    "non_positive_price",
+)
+
+#: Active ISO-4217 codes (plus XAU/XAG/XDR-style funds are not accepted).
+ISO_CURRENCIES: frozenset[str] = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN
+    BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP
+    GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS
+    KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR
+    MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF
+    SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD
+    TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG""".split()  # noqa: SIM905
+)
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str
+    kind: Kind = "string"
+    #: A NULL/empty value is rejected: ``missing_key`` for identifiers (string kinds),
+    #: else the reason of the kind. Business-key columns are always required.
+    required: bool = False
+    #: ``> 0`` is required: the reason code used otherwise.
+    positive: str | None = None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    format: Format
+    columns: tuple[Col, ...]
+    key: tuple[str, ...]
+    #: Timestamp column whose UTC date is the partition ``partition`` (path only).
+    partition: str
+    partition_from: str
+    derived: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def col(self, name: str) -> Col:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Curated column order (the partition column is added last, for the path only)."""
+        return [*self.names, *self.derived, "source_object"]
+
+
+ORDERS = Dataset(
+    name="orders",
+    format="csv",
+    columns=(
+        Col("order_id"),
+        Col("line_number", "int"),
+        Col("customer_id", required=True),
+        Col("product_id", required=True),
+        Col("quantity", "int", required=True, positive="non_positive_quantity"),
+        Col("unit_price", "decimal", required=True, positive="non_positive_price"),
+        Col("currency", "currency", required=True),
+        Col("status", "lower"),
+        Col("order_ts", "timestamp", required=True),
+        Col("updated_at", "timestamp", required=True),
+    ),
+    key=("order_id", "line_number"),
+    partition="order_date",
+    partition_from="order_ts",
+    derived=("line_amount",),
+)
+
+CUSTOMERS = Dataset(
+    name="customers",
+    format="jsonl",
+    columns=(
+        Col("customer_id"),
+        Col("first_name"),
+        Col("last_name"),
+        Col("email", "lower"),
+        Col("phone"),
+        Col("city"),
+        Col("country", "upper"),
+        Col("loyalty_tier", "lower"),
+        Col("signup_at", "timestamp"),
+        Col("updated_at", "timestamp", required=True),
+    ),
+    key=("customer_id",),
+    partition="updated_date",
+    partition_from="updated_at",
+)
+
+PRODUCTS = Dataset(
+    name="products",
+    format="csv",
+    columns=(
+        Col("product_id"),
+        Col("sku"),
+        Col("name"),
+        Col("category"),
+        Col("unit_cost", "decimal"),
+        Col("list_price", "decimal", required=True, positive="non_positive_price"),
+        Col("currency", "currency", required=True),
+        Col("is_active", "bool"),
+        Col("updated_at", "timestamp", required=True),
+    ),
+    key=("product_id",),
+    partition="updated_date",
+    partition_from="updated_at",
+)
+
+DATASETS: dict[str, Dataset] = {d.name: d for d in (ORDERS, CUSTOMERS, PRODUCTS)}
+
+
+def get_dataset(name: str) -> Dataset:
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {name!r} (known: {sorted(DATASETS)})") from None
