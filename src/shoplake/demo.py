@@ -102,11 +102,16 @@ def run_demo(data_dir: Path | None = None, *, orders: int | None = None, days: i
     echo("== 5/5 summary and report")
     result.dlq_depth = ingest.dlq_depth(settings)
     result.alerts = len(alerts.latest(settings, 100000))
-    result.revenue = query(
-        "select order_date, sum(net_amount_usd), sum(order_count) from analytics.fct_daily_revenue "
-        "group by 1 order by 1", settings).rows
-    result.seconds = time.monotonic() - t0
-    result.report = write_report(settings, summary=summary_dict(result))
+    # Readers need the file to themselves too (DuckDB): queue behind any writer, e.g. the
+    # near-real-time DAG rebuilding the marts after the last job run.
+    from shoplake.warehouse.writer_lock import writer_lock
+
+    with writer_lock(settings, what="report"):
+        result.revenue = query(
+            "select order_date, sum(net_amount_usd), sum(order_count) from analytics.fct_daily_revenue "
+            "group by 1 order by 1", settings).rows
+        result.seconds = time.monotonic() - t0
+        result.report = write_report(settings, summary=summary_dict(result))
     return result
 
 

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     ingest_dlq: str = "shoplake-ingest-dlq"
     alerts_topic: str = "shoplake-alerts"
     alerts_queue: str = "shoplake-alerts-local"
+    #: job_succeeded alerts only, for the near-real-time DAG's asset watcher
+    curated_events_queue: str = "shoplake-curated-events"
     alert_email: str | None = None
     lambda_name: str = "shoplake-s3-trigger"
     glue_job_prefix: str = "shoplake-cleanse"
@@ -84,6 +86,8 @@ class Settings(BaseSettings):
     #: "none": nothing to start (real cloud).
     stack_mode: Literal["processes", "compose", "none"] = "processes"
     bind_host: str = "127.0.0.1"
+    #: start Airflow (api-server, scheduler, dag-processor, triggerer) with the local stack
+    local_airflow: bool = True
     emulator_python: Path = ROOT / ".venv-emulator" / "bin" / "python"
 
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -127,6 +127,10 @@ def plan_components(settings: Settings) -> list[Component]:
                 endpoint_key="fx_api",
             )
         )
+    if settings.local_airflow:
+        from shoplake.orchestration.components import airflow_components
+
+        components += airflow_components(settings, aws_url=aws_url, glue_url=glue_url)
     return components
 
 
@@ -142,7 +146,7 @@ def _alive(pid: int) -> bool:
 def group_members(pgid: int) -> list[psutil.Process]:
     out = []
     for p in psutil.process_iter(["pid"]):
-        with contextlib.suppress(psutil.Error):
+        with contextlib.suppress(psutil.Error, OSError):
             if os.getpgid(p.pid) == pgid and p.status() != psutil.STATUS_ZOMBIE:
                 out.append(p)
     return out

@@ -45,6 +45,19 @@ def print_status(settings: Settings) -> bool:
             ok &= good
             table.add_row(name, str(comp["pid"]), comp["url"], "[green]healthy[/]" if good else "[red]DOWN[/]")
         console.print(table)
+    if state and "airflow-api" in state.get("components", {}):
+        from shoplake.orchestration.client import airflow_status
+
+        af = airflow_status(settings)
+        console.print(f"airflow UI/API {af.get('url')}: "
+                      + ("reachable" if af.get("reachable") else f"[red]{af.get('error')}[/]"))
+        runs = Table("dag", "paused", "run", "state", "logical date")
+        for dag_id, info in af.get("dags", {}).items():
+            for r in (info.get("last_runs") or [])[:3]:
+                runs.add_row(dag_id, str(info.get("is_paused")), str(r.get("dag_run_id", "")),
+                             str(r.get("state", "")), str(r.get("logical_date", "")))
+        if runs.row_count:
+            console.print(runs)
     depths = queue_depths(settings)
     if depths:
         q = Table("queue", "visible", "in flight")

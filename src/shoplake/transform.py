@@ -93,14 +93,17 @@ def run_dbt(
         Path(settings.warehouse_file).parent.mkdir(parents=True, exist_ok=True)
     cmd = dbt_command(args, settings)
     log.info("running %s", " ".join(cmd))
-    result = subprocess.run(
-        cmd,
-        cwd=DBT_PROJECT_DIR,
-        env=dbt_env(settings, env),
-        text=True,
-        capture_output=capture_output,
-        check=False,
-    )
+    from shoplake.warehouse.writer_lock import writer_lock
+
+    with writer_lock(settings, what="dbt"):
+        result = subprocess.run(
+            cmd,
+            cwd=DBT_PROJECT_DIR,
+            env=dbt_env(settings, env),
+            text=True,
+            capture_output=capture_output,
+            check=False,
+        )
     if check and result.returncode != 0:
         if capture_output:
             log.error("%s", result.stdout[-5000:])

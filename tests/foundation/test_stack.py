@@ -25,6 +25,7 @@ def _quiet(_: str) -> None:
 
 def test_up_status_second_up_down_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOPLAKE_HOME", str(tmp_path))
+    monkeypatch.setenv("SHOPLAKE_LOCAL_AIRFLOW", "false")  # Airflow's start: tests/airflow_dags
     from shoplake.settings import get_settings
 
     get_settings.cache_clear()
@@ -77,7 +78,7 @@ def test_stale_state_from_a_killed_run_is_cleaned(tmp_path: Path) -> None:
 def test_port_held_by_someone_else_is_detected(tmp_path: Path) -> None:
     import socket
 
-    settings = load_settings(home=tmp_path)
+    settings = load_settings(home=tmp_path, local_airflow=False)
     comp = stack.plan_components(settings)[0]
     with socket.socket() as s:
         s.bind(("127.0.0.1", comp.port))

@@ -6,6 +6,7 @@ makes the account match it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,8 +152,29 @@ def build_plan(s: Settings, account: str) -> Plan:
             },
         },
     })
+    curated_arn = n.arn("sqs", s.curated_events_queue)
+    p.queues.append({
+        "QueueName": s.curated_events_queue,
+        "Attributes": {
+            "MessageRetentionPeriod": "86400",
+            "Policy": {
+                "Version": "2012-10-17",
+                "Statement": [{
+                    "Sid": "AllowAlertsTopic", "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                    "Action": "sqs:SendMessage", "Resource": curated_arn,
+                    "Condition": {"ArnEquals": {"aws:SourceArn": n.topic_arn}},
+                }],
+            },
+        },
+    })
     p.topics.append({"Name": s.alerts_topic})
     p.subscriptions.append({"TopicArn": n.topic_arn, "Protocol": "sqs", "Endpoint": n.alerts_queue_arn})
+    # The near-real-time DAG's asset watcher: only job_succeeded alerts, raw JSON bodies.
+    p.subscriptions.append({
+        "TopicArn": n.topic_arn, "Protocol": "sqs", "Endpoint": curated_arn,
+        "Attributes": {"RawMessageDelivery": "true", "FilterPolicyScope": "MessageBody",
+                       "FilterPolicy": json.dumps({"event": ["job_succeeded"]})},
+    })
     if s.alert_email:
         p.subscriptions.append({"TopicArn": n.topic_arn, "Protocol": "email", "Endpoint": s.alert_email})
 

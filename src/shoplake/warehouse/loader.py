@@ -48,6 +48,13 @@ def load(
 ) -> LoadResult:
     """Load every committed curated file and raw FX document not loaded yet (for Airflow/CLI)."""
     s = settings or get_settings()
+    from shoplake.warehouse.writer_lock import writer_lock
+
+    with writer_lock(s, what="load"):
+        return _load(s, datasets=datasets, raise_on_error=raise_on_error)
+
+
+def _load(s: Settings, *, datasets: Sequence[str] | None, raise_on_error: bool) -> LoadResult:
     from shoplake.aws import client
 
     s3 = client("s3", s)
