@@ -117,6 +117,23 @@ def test_components_healthy_and_bound_to_loopback(airflow_procs: dict[str, Any])
             assert c.laddr.ip == "127.0.0.1", c
 
 
+def _mart_figures(settings: Settings) -> dict[str, tuple[Any, ...]]:
+    """Row counts and money totals of the marts (read under the warehouse writer lock)."""
+    from shoplake.warehouse import query
+    from shoplake.warehouse.writer_lock import writer_lock
+
+    sql = {
+        "fct_orders": "select count(*), sum(line_amount)::number(38,2), sum(amount_usd)::number(38,2) "
+                      "from analytics.fct_orders",
+        "fct_daily_revenue": "select count(*), sum(net_amount_usd)::number(38,2) from analytics.fct_daily_revenue",
+        "dim_customers": "select count(*), count_if(is_current) from analytics.dim_customers",
+        "mart_product_performance": "select count(*), sum(units_sold) from analytics.mart_product_performance",
+        "mart_customer_rfm": "select count(*) from analytics.mart_customer_rfm",
+    }
+    with writer_lock(settings, what="test"):
+        return {name: query(q, settings).rows[0] for name, q in sql.items()}
+
+
 def test_run_batch_cli(airflow_stack: Settings, airflow_procs: dict[str, Any], tmp_path: Path) -> None:
     root = _small_batch(tmp_path, "2026-01-03")
     proc = _cli(airflow_stack, airflow_procs["url"], "run", "batch", "--date", "2026-01-03",
@@ -124,6 +141,14 @@ def test_run_batch_cli(airflow_stack: Settings, airflow_procs: dict[str, Any], t
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "publish_summary: success" in proc.stdout
     assert "success" in proc.stdout.splitlines()[-1]
+    first = _mart_figures(airflow_stack)
+    assert first["fct_orders"][0] > 0
+
+    # the same day again: identical mart row counts and totals
+    again = _cli(airflow_stack, airflow_procs["url"], "run", "batch", "--date", "2026-01-03",
+                 "--batch-root", str(root))
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert _mart_figures(airflow_stack) == first
 
     from shoplake.orchestration.client import airflow_status
 
