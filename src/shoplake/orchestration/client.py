@@ -102,6 +102,14 @@ class AirflowClient:
         }
         return dict(self.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", json=body))
 
+    def run_for_day(self, dag_id: str, day: date) -> dict[str, Any] | None:
+        """The run whose logical date is ``day`` (Airflow allows one per date), if any."""
+        start = datetime.combine(day, dtime(), tzinfo=UTC).isoformat()
+        doc = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns",
+                           params={"logical_date_gte": start, "logical_date_lte": start, "limit": 1})
+        runs = doc.get("dag_runs", [])
+        return dict(runs[0]) if runs else None
+
     def dag_run(self, dag_id: str, run_id: str) -> dict[str, Any]:
         return dict(self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"))
 
@@ -147,6 +155,14 @@ def run_batch(settings: Settings, day: date, *, batch_root: str | None = None,
     """Trigger the daily DAG for ``day`` and wait for it; returns the final run."""
     client = AirflowClient.from_settings(settings)
     conf = {"batch_root": batch_root} if batch_root else {}
+    existing = client.run_for_day(dag_id, day)
+    if existing:
+        # Airflow keeps one run per logical date: re-running a day means clearing its run
+        # (every task is idempotent, keyed on the data interval).
+        client.request("POST", f"/api/v2/dags/{dag_id}/dagRuns/{existing['dag_run_id']}/clear",
+                       json={"dry_run": False})
+        echo(f"cleared {dag_id} run {existing['dag_run_id']} for business day {day}: running it again")
+        return client.wait(dag_id, existing["dag_run_id"], timeout=timeout, echo=echo)
     run = client.trigger(dag_id, day, conf)
     echo(f"triggered {dag_id} run {run['dag_run_id']} for business day {day}")
     return client.wait(dag_id, run["dag_run_id"], timeout=timeout, echo=echo)
