@@ -14,13 +14,14 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from glue_runner import launcher
+from glue_runner import launcher, warm
 from glue_runner.store import ACTIVE_STATES, Store
 from shoplake.settings import load_settings
 
@@ -43,12 +44,15 @@ class RunnerConfig:
     #: sources from PutEvents; then the runner switches to ``fallback_event_source``.
     event_source: str = "aws.glue"
     fallback_event_source: str = "shoplake.glue"
+    #: Run duckdb-engine (plain Python) runs in a fork of a pre-imported worker
+    #: (:mod:`glue_runner.warm`) instead of a fresh interpreter; same script and arguments.
+    warm_workers: bool = False
 
 
 @dataclass
 class _Active:
     stop: threading.Event = field(default_factory=threading.Event)
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | warm.WarmProcess | None = None
     thread: threading.Thread | None = None
 
 
@@ -65,6 +69,10 @@ class Runner:
         self._lock = threading.Lock()
         self._closing = False
         self._event_source = config.event_source
+        self._warm: warm.WarmPool | None = None
+        if config.warm_workers:
+            self._warm = warm.WarmPool()
+            self._warm.start()
 
     # --- start-up ----------------------------------------------------------------------
     def recover(self) -> int:
@@ -84,6 +92,7 @@ class Runner:
                 LastModifiedOn=ts,
                 ExecutionTime=_elapsed(run, ts),
                 _pid=None,
+                _pid_start=None,
             )
             count += 1
         if count:
@@ -135,6 +144,8 @@ class Runner:
         for _, active in items:
             if active.thread:
                 active.thread.join(self.config.stop_grace + 5)
+        if self._warm is not None:
+            self._warm.close()
 
     # --- execution ---------------------------------------------------------------------
     def _execute(self, job_name: str, run_id: str, active: _Active) -> None:
@@ -195,18 +206,22 @@ class Runner:
             with log_path.open("ab") as out:
                 out.write(f"[glue_runner] {' '.join(cmd)}\n".encode())
                 out.flush()
-                proc = subprocess.Popen(
-                    cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    env=env, cwd=work if work.exists() else self.store.root,
-                    start_new_session=True,
-                )
+                cwd = work if work.exists() else self.store.root
+                proc = self._spawn_warm(cmd, env, cwd, log_path)
+                if proc is None:
+                    proc = subprocess.Popen(
+                        cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        env=env, cwd=cwd, start_new_session=True,
+                    )
             active.proc = proc
             started = time.monotonic()
             if self.store.get_run(job_name, run_id)["JobRunState"] == "STARTING":  # type: ignore[index]
                 self.store.update_run(
-                    job_name, run_id, JobRunState="RUNNING", LastModifiedOn=now(), _pid=proc.pid
+                    job_name, run_id, JobRunState="RUNNING", LastModifiedOn=now(), _pid=proc.pid,
+                    _pid_start=getattr(proc, "start_time", None),
                 )
-            log.info("run %s of %s started: pid %d, %s", run_id, job_name, proc.pid, cmd[0])
+            log.info("run %s of %s started: pid %d, %s%s", run_id, job_name, proc.pid, cmd[0],
+                     " (warm)" if isinstance(proc, warm.WarmProcess) else "")
             outcome = self._wait(proc, active, started, timeout_s)
         finally:
             launcher.clean_work_dir(work)
@@ -222,8 +237,21 @@ class Runner:
         text = log_path.read_text(errors="replace")[-200_000:]
         return {"JobRunState": "FAILED", "ErrorMessage": launcher.error_message(text, proc.returncode)}
 
+    def _spawn_warm(
+        self, cmd: list[str], env: dict[str, str], cwd: Path, log_path: Path
+    ) -> warm.WarmProcess | None:
+        """Fork the run from the warm worker when it is a plain ``python script`` run; None
+        means start it cold (not such a run, warm workers off, or the worker failed)."""
+        if self._warm is None or cmd[0] != sys.executable or len(cmd) < 2 or cmd[1].startswith("-"):
+            return None
+        try:
+            return self._warm.spawn(cmd[1:], env, cwd, log_path)
+        except warm.WarmError as exc:
+            log.warning("warm start failed, starting cold: %s", exc)
+            return None
+
     def _wait(
-        self, proc: subprocess.Popen[bytes], active: _Active, started: float, timeout_s: float
+        self, proc: subprocess.Popen[bytes] | warm.WarmProcess, active: _Active, started: float, timeout_s: float
     ) -> str:
         while True:
             try:
@@ -249,6 +277,7 @@ class Runner:
             "LastModifiedOn": ts,
             "ExecutionTime": _elapsed(run, ts),
             "_pid": None,
+            "_pid_start": None,
             **final,
         }
         run = self.store.update_run(job_name, run_id, **fields)
@@ -323,7 +352,7 @@ def _elapsed(run: dict[str, Any], ts: float) -> int:
     return max(0, int(ts - float(run.get("StartedOn") or ts)))
 
 
-def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
+def _terminate(proc: subprocess.Popen[bytes] | warm.WarmProcess, grace: float) -> None:
     """SIGTERM the run's process group, then SIGKILL it after ``grace`` seconds."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
         if grace <= 0 and sig == signal.SIGTERM:
@@ -351,7 +380,10 @@ def _kill_orphan(run: dict[str, Any]) -> None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return
-    if run["Id"].encode() in cmdline:
+    # a cold run names its run id on its command line; a warm (forked) one is identified by
+    # its start time, recorded with its pid
+    started = run.get("_pid_start")
+    if run["Id"].encode() in cmdline or (started is not None and warm.process_start_time(pid) == started):
         log.warning("killing orphaned process group %d of run %s", pid, run["Id"])
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)

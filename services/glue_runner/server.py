@@ -108,8 +108,15 @@ def build(host: str, port: int, config: RunnerConfig) -> GlueServer:
     return GlueServer((host, port), GlueApi(store, runner), runner)
 
 
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes", "on")
+#: Warm workers (:mod:`glue_runner.warm`) unless GLUE_RUNNER_WARM_WORKERS says otherwise.
+WARM_WORKERS_DEFAULT = False
+
+
+def _env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "true", "yes", "on")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -133,6 +140,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stop-grace", type=float,
                    default=float(os.environ.get("GLUE_RUNNER_STOP_GRACE", "10")),
                    help="seconds between SIGTERM and SIGKILL when stopping a run")
+    p.add_argument("--warm-workers", action=argparse.BooleanOptionalAction,
+                   default=_env_flag("GLUE_RUNNER_WARM_WORKERS", WARM_WORKERS_DEFAULT),
+                   help="fork duckdb-engine runs from a pre-imported Python worker instead of "
+                   "starting a fresh interpreter (env GLUE_RUNNER_WARM_WORKERS=1|0)")
     p.add_argument("--log-level", default=os.environ.get("GLUE_RUNNER_LOG_LEVEL", "INFO"))
     return p.parse_args(argv)
 
@@ -151,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         home=args.home.resolve(), max_concurrency=args.max_concurrency,
         timeout_scale=args.timeout_scale, stop_grace=args.stop_grace, emit_events=args.emit_events,
         event_source=args.event_source, fallback_event_source=args.fallback_event_source,
+        warm_workers=args.warm_workers,
     )
     server = build(args.host, args.port, config)
 
@@ -161,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     host, port = server.server_address[:2]
-    log.info("glue runner listening on http://%s:%s (home %s, events %s)",
-             host, port, config.home, "on" if config.emit_events else "off")
+    log.info("glue runner listening on http://%s:%s (home %s, events %s, warm workers %s)",
+             host, port, config.home, "on" if config.emit_events else "off",
+             "on" if config.warm_workers else "off")
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

@@ -64,14 +64,15 @@ def peek(settings: Settings, hold_seconds: int = 5) -> list[DeadLetter]:
     sqs = aws.client("sqs", settings)
     url = _queue_url(settings, settings.ingest_dlq)
     seen: dict[str, DeadLetter] = {}
-    while True:
+    idle = 0
+    while idle < 2:  # two receives in a row with nothing new: every message has been seen
         msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=hold_seconds,
-                                   MessageAttributeNames=["All"], WaitTimeSeconds=0).get("Messages", [])
+                                   MessageAttributeNames=["All"], WaitTimeSeconds=1).get("Messages", [])
         fresh = [m for m in msgs if m["MessageId"] not in seen]
-        if not fresh:
-            return list(seen.values())
+        idle = 0 if fresh else idle + 1
         for m in fresh:
             seen[m["MessageId"]] = _describe(settings, m)
+    return list(seen.values())
 
 
 def redrive(settings: Settings, ids: set[str] | None = None) -> list[DeadLetter]:

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     alert_email: str | None = None
     lambda_name: str = "shoplake-s3-trigger"
     glue_job_prefix: str = "shoplake-cleanse"
+    #: per Glue job; a burst of N files needs N (AWS bills only the runs that execute)
+    glue_max_concurrent_runs: int = 500
     ssm_prefix: str = "/shoplake"
 
     # --- jobs ----------------------------------------------------------------------------

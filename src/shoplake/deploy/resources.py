@@ -309,7 +309,10 @@ def build_plan(s: Settings, account: str) -> Plan:
                 "--job-language": "python",
                 "--enable-metrics": "true",
             },
-            "ExecutionProperty": {"MaxConcurrentRuns": 20},
+            # One run per raw object: a burst of files must queue, not be refused
+            # (ConcurrentRunsExceededException would send objects to the DLQ after 3 receives).
+            # Locally the runner executes 2 at a time and queues the rest.
+            "ExecutionProperty": {"MaxConcurrentRuns": s.glue_max_concurrent_runs},
             "MaxRetries": 0,
             "Timeout": 60,
             "GlueVersion": "5.0",
