@@ -1,10 +1,11 @@
 """Bookkeeping statements of the loader (``warehouse/load_bookkeeping.sql``): ledger,
-``RAW.PIPELINE_RUNS``, table columns, section runner and rollback."""
+``RAW.PIPELINE_RUNS``, table columns, section runner and transactions."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from shoplake.warehouse import connection as wc
@@ -22,11 +23,23 @@ def run(conn: Any, cur: Any, file_name: str, section: str, params: Sequence[Any]
         wc.execute(conn, cur, sql, params)
 
 
-def rollback(conn: Any, cur: Any) -> None:
+@contextlib.contextmanager
+def transaction(conn: Any) -> Iterator[Any]:
+    """``BEGIN`` … ``COMMIT`` on a fresh cursor; ``ROLLBACK`` on any error (the original
+    error is re-raised), and the cursor is closed either way."""
+    cur = conn.cursor()
     try:
-        wc.execute(conn, cur, "ROLLBACK")
-    except Exception:  # the original error matters more
-        log.exception("rollback failed")
+        wc.execute(conn, cur, "BEGIN")
+        yield cur
+        wc.execute(conn, cur, "COMMIT")
+    except BaseException:
+        try:
+            wc.execute(conn, cur, "ROLLBACK")
+        except Exception:  # the original error matters more
+            log.exception("rollback failed")
+        raise
+    finally:
+        cur.close()
 
 
 def ledger(conn: Any, dataset: str) -> dict[str, tuple[str | None, str | None]]:

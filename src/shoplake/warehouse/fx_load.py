@@ -79,9 +79,7 @@ def _insert_fx(
     conn: Any, url: str, etag: str, rows: list[dict[str, Any]], run_id: str, *, replace: bool
 ) -> None:
     (insert_sql,) = section_statements(book.BOOK_SQL, "fx_insert")
-    cur = conn.cursor()
-    try:
-        wc.execute(conn, cur, "BEGIN")
+    with book.transaction(conn) as cur:
         if replace:
             book.run(conn, cur, book.BOOK_SQL, "fx_forget", [url])
             book.run(conn, cur, book.BOOK_SQL, "ledger_forget", [FX_DATASET, url])
@@ -89,9 +87,3 @@ def _insert_fx(
             doc = json.dumps([_fx_row(r) for r in rows[start : start + FX_CHUNK_ROWS]])
             wc.execute(conn, cur, insert_sql, [url, doc])
         book.run(conn, cur, book.BOOK_SQL, "ledger_record", [FX_DATASET, url, None, etag, None, len(rows), run_id])
-        wc.execute(conn, cur, "COMMIT")
-    except BaseException:
-        book.rollback(conn, cur)
-        raise
-    finally:
-        cur.close()

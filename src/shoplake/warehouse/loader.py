@@ -217,9 +217,7 @@ def _load_file(conn: Any, dataset: str, item: _Planned, run_id: str) -> int:
     """One file in one transaction: [delete its old rows], COPY, stamp metadata, ledger."""
     section = f"copy_{dataset}_replace" if item.replace else f"copy_{dataset}"
     (copy_sql,) = section_statements(book.COPY_SQL, section, file=item.relative)
-    cur = conn.cursor()
-    try:
-        wc.execute(conn, cur, "BEGIN")
+    with book.transaction(conn) as cur:
         if item.replace:
             book.run(conn, cur, book.COPY_SQL, f"forget_{dataset}", [item.url])
             book.run(conn, cur, book.BOOK_SQL, "ledger_forget", [dataset, item.url])
@@ -243,28 +241,14 @@ def _load_file(conn: Any, dataset: str, item: _Planned, run_id: str) -> int:
             "ledger_record",
             [dataset, item.url, item.manifest.source_id, item.etag, item.manifest.run_id, rows, run_id],
         )
-        wc.execute(conn, cur, "COMMIT")
-    except BaseException:
-        book.rollback(conn, cur)
-        raise
-    finally:
-        cur.close()
     log.debug("file loaded", extra={"ctx": {"file": item.url, "rows": rows, "replace": item.replace}})
     return rows
 
 
 def _forget_file(conn: Any, dataset: str, url: str) -> None:
-    cur = conn.cursor()
-    try:
-        wc.execute(conn, cur, "BEGIN")
+    with book.transaction(conn) as cur:
         book.run(conn, cur, book.COPY_SQL, f"forget_{dataset}", [url])
         book.run(conn, cur, book.BOOK_SQL, "ledger_forget", [dataset, url])
-        wc.execute(conn, cur, "COMMIT")
-    except BaseException:
-        book.rollback(conn, cur)
-        raise
-    finally:
-        cur.close()
     log.info("rows of a file dropped by its source's new manifest removed", extra={"ctx": {"file": url}})
 
 
