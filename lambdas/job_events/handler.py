@@ -1,20 +1,30 @@
 """Glue Job State Change events (EventBridge) -> ledger, alerts and the dead-letter queue.
 
 On AWS, Glue emits these events itself; locally the Glue job runner emits the same events to
-the emulator's EventBridge. A succeeded run marks the object loaded and announces its counts;
-a failed, stopped or timed-out run marks it failed, puts its original S3 event in the DLQ
-(with the reason as message attributes) and publishes a failure alert, so
-``shoplake dlq redrive`` can replay it after a fix.
+the emulator's EventBridge. The manifest decides, not the event: an object whose manifest of
+this version exists is loaded (even if the runner died after the commit and reports FAILED).
+Otherwise a run that died for a reason outside the data (runner restarted or shut down) is
+requeued within the retry budget; any other failed, stopped or timed-out run marks the object
+FAILED, puts its original S3 event in the DLQ (the reason as message attributes) and
+publishes a failure alert, so ``shoplake dlq redrive`` can replay it after a fix. Events of a
+run the ledger no longer follows (an older attempt) are ignored.
 """
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import boto3
-from shoplake_events import Store, log, now, source_id
+from shoplake_events import Store, log, source_id
+from shoplake_ledger import (
+    FAILED,
+    RETRYING,
+    SUCCEEDED,
+    Conflict,
+    Ledger,
+    event_body,
+    is_infrastructure_error,
+)
 
 FAILED_STATES = {"FAILED", "TIMEOUT", "STOPPED", "ERROR"}
 _clients: dict[str, Any] = {}
@@ -31,57 +41,54 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_event_body(bucket: str, key: str, version: str, size: int) -> str:
-    """An S3 ObjectCreated event for one object, as S3 would send it (for replays)."""
-    return json.dumps({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "eventTime": now(),
-        "s3": {"bucket": {"name": bucket}, "object": {"key": key, "size": size, "versionId": version}},
-    }]})
+def failure_reason(state: str, error: str | None) -> str:
+    """The reason code of a failed run (docs/contracts.md "Failure reasons")."""
+    return f"job_{state.lower()}"
 
 
-def handle(store: Store, detail: dict[str, Any]) -> str:
+def handle(store: Store, detail: dict[str, Any], ledger: Ledger | None = None) -> str:
     job_name, run_id, state = detail["jobName"], detail["jobRunId"], detail["state"]
+    ledger = ledger or Ledger(store, _client("glue"), _client("sqs"))
     run = _client("glue").get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
     args = run.get("Arguments", {})
     dataset, uri, version = args.get("--dataset"), args.get("--source_uri"), args.get("--source_version", "")
     if not uri:
         return f"{job_name} {run_id}: no --source_uri, not an ingest run"
+    if state not in FAILED_STATES and state != "SUCCEEDED":
+        return f"{run_id} {state}: nothing to do"
     bucket, key = _split(uri)
     sid = source_id(bucket, key, version)
-    entry = store.ledger(sid) or {}
-    base = {k: v for k, v in entry.items() if k not in ("status", "updated_at", "error")}
-    base.update({"job_name": job_name, "job_run_id": run_id, "dataset": dataset,
-                 "bucket": bucket, "key": key, "version": version})
-    if state == "SUCCEEDED":
-        manifest = store._get(f"curated/_manifests/{dataset}/{sid}.json") or {}
-        counts = {k: manifest.get(k) for k in ("rows_read", "rows_written", "rows_quarantined",
-                                               "duplicates_dropped", "quarantined_by_reason", "duration_s")}
-        store.put_ledger(sid, {**base, "status": "SUCCEEDED", "counts": counts})
-        failed = store.failed(sid)
-        if failed and not failed.get("resolved_at"):
-            store.record_failure(sid, {**failed, "resolved_at": now(), "resolved_by": run_id})
-        store.alert("job_succeeded", dataset=dataset, obj=uri, run_id=run_id, counts=counts)
-        return f"{run_id} SUCCEEDED {uri}"
-    if state not in FAILED_STATES:
-        return f"{run_id} {state}: nothing to do"
-    error = run.get("ErrorMessage") or detail.get("message") or state
-    store.put_ledger(sid, {**base, "status": "FAILED", "error": error})
-    if entry.get("record"):
-        body = json.dumps({"Records": [entry["record"]]})
-    else:
-        body = s3_event_body(bucket, key, version, int(entry.get("size", 1)))
-    store.record_failure(sid, {"failure_point": "job", "reason": f"job_{state.lower()}", "detail": error,
-                               "object": uri, "dataset": dataset, "run_id": run_id, "message_body": body})
-    sqs = _client("sqs")
-    dlq = sqs.get_queue_url(QueueName=os.environ["INGEST_DLQ"])["QueueUrl"]
-    sqs.send_message(QueueUrl=dlq, MessageBody=body, MessageAttributes={
-        "failure_point": {"DataType": "String", "StringValue": "job"},
-        "reason": {"DataType": "String", "StringValue": f"job_{state.lower()}"},
-        "job_run_id": {"DataType": "String", "StringValue": run_id},
-    })
-    store.alert("job_failed", dataset=dataset, obj=uri, run_id=run_id, error=error,
-                extra={"failure_point": "job", "source_id": sid, "state": state, "next": "dead-letter queue"})
-    return f"{run_id} {state} {uri}: in the DLQ"
+    base = {"job_name": job_name, "dataset": dataset, "bucket": bucket, "key": key, "version": version}
+    for _ in range(5):  # another writer changed the entry meanwhile: read it again
+        entry, etag = ledger.read(sid)
+        current = (entry or {}).get("job_run_id")
+        if current and current != run_id:
+            # a newer attempt (or another orchestrator's run) owns the entry
+            return f"{run_id} {state} {uri}: stale event, the ledger follows {current}"
+        status = (entry or {}).get("status")
+        try:
+            manifest = ledger.manifest(dataset, sid, version)
+            if manifest:  # the commit point of this version exists: done, whatever the run says
+                if status == SUCCEEDED:
+                    return f"{run_id} SUCCEEDED {uri}: already recorded"
+                ledger.mark_succeeded(sid, entry, etag, manifest, {**base, "job_run_id": run_id})
+                return f"{run_id} SUCCEEDED {uri}"
+            if status in (FAILED, RETRYING):
+                return f"{run_id} {state} {uri}: already {status}"
+            doc = {**(entry or {}), **base, "job_run_id": run_id}
+            error = run.get("ErrorMessage") or detail.get("message") or state
+            if state == "SUCCEEDED":  # succeeded without a manifest of this version
+                error, state = "run succeeded without a manifest (run lost its output)", "FAILED"
+            attempts = int(doc.get("attempts") or 1)
+            if is_infrastructure_error(error) and attempts < ledger.limits.max_attempts:
+                ledger.requeue(sid, doc, etag, f"run {state}: {error}", event_body(doc))
+                return f"{run_id} {state} {uri}: requeued ({error})"
+            ledger.dead_letter(sid, doc, etag, reason=failure_reason(state, error), detail=error,
+                               body=event_body(doc), run_id=run_id)
+            return f"{run_id} {state} {uri}: in the DLQ"
+        except Conflict:
+            continue
+    raise RuntimeError(f"ledger entry {sid} kept changing while recording {run_id} {state}")
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

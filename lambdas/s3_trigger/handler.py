@@ -25,6 +25,7 @@ from shoplake_events import (
     source_id,
     validate,
 )
+from shoplake_ledger import FAILED, RETRYING, STARTED, STARTING, Conflict, Ledger, decide
 
 _clients: dict[str, Any] = {}
 
@@ -44,24 +45,61 @@ def job_arguments(obj: RawObject, dataset: str) -> dict[str, str]:
     }
 
 
-def start_job(store: Store, record: dict[str, Any]) -> str:
-    """Start the Glue job for one S3 record; returns what happened (for logs and tests)."""
+def start_job(store: Store, record: dict[str, Any], ledger: Ledger | None = None) -> str:
+    """Start the Glue job for one S3 record unless the ledger says it is done or running;
+    returns what happened (for logs and tests)."""
     obj = parse_record(record)
     dataset = validate(obj)
     if dataset in JOBLESS_DATASETS:
         return f"no job for {dataset} (loaded by the warehouse loader): {obj.key}"
+    ledger = ledger or Ledger(store, _client("glue"), _client("sqs"))
     sid = obj.source_id
-    entry = store.ledger(sid)
-    if entry and entry.get("status") in ("STARTED", "SUCCEEDED"):
-        return f"duplicate delivery of {obj.uri} ({sid}): already {entry['status']} as {entry.get('job_run_id')}"
     job_name = f"{os.environ['GLUE_JOB_PREFIX']}-{dataset}"
-    run_id = _client("glue").start_job_run(JobName=job_name, Arguments=job_arguments(obj, dataset))["JobRunId"]
-    store.put_ledger(sid, {
-        "status": "STARTED", "job_name": job_name, "job_run_id": run_id, "dataset": dataset,
-        "bucket": obj.bucket, "key": obj.key, "version": obj.version, "size": obj.size,
-        "record": record, "attempts": int((entry or {}).get("attempts", 0)) + 1,
-    })
-    return f"started {job_name} {run_id} for {obj.uri}"
+    base = {"job_name": job_name, "dataset": dataset, "bucket": obj.bucket, "key": obj.key,
+            "version": obj.version, "size": obj.size, "record": record}
+    for _ in range(5):  # another writer changed the entry meanwhile: read it again and decide
+        entry, etag = ledger.read(sid)
+        manifest = ledger.manifest(dataset, sid, obj.version)
+        run = ledger.run(entry) if (entry or {}).get("status") == STARTED else None
+        d = decide(entry, run, manifest is not None, ledger.limits)
+        try:
+            if d.action == "skip":
+                return f"duplicate delivery of {obj.uri} ({sid}): {d.why}"
+            if d.action == "succeeded":
+                ledger.mark_succeeded(sid, entry, etag, manifest or {}, base)
+                return f"{obj.uri} ({sid}) already committed: ledger marked SUCCEEDED"
+            if d.action == "dead_letter":
+                ledger.dead_letter(sid, {**(entry or {}), **base}, etag, reason=d.why.split(":", 1)[0],
+                                   detail=d.why, body=json.dumps({"Records": [record]}),
+                                   run_id=(entry or {}).get("job_run_id"))
+                return f"{obj.uri} ({sid}) to the dead-letter queue: {d.why}"
+            if d.action == "stop_and_retry" and entry:
+                _client("glue").batch_stop_job_run(JobName=entry["job_name"], JobRunIds=[entry["job_run_id"]])
+            return _start(ledger, sid, entry, etag, base, obj.uri, d.why)
+        except Conflict:
+            continue
+    raise RuntimeError(f"ledger entry {sid} kept changing while starting {obj.uri}")
+
+
+def _start(ledger: Ledger, sid: str, entry: dict[str, Any] | None, etag: str | None,
+           base: dict[str, Any], uri: str, why: str) -> str:
+    """Claim the entry (STARTING), start the run, record its id (STARTED)."""
+    previous = int((entry or {}).get("attempts") or 0)
+    replay = entry is None or entry.get("status") == FAILED  # a DLQ replay gets a new budget
+    doc = {**base, "status": STARTING, "attempts": 1 if replay else previous + 1,
+           "previous_run_id": (entry or {}).get("job_run_id"), "why": why}
+    claimed = ledger.write(sid, doc, etag)
+    dataset = base["dataset"]
+    obj = RawObject(base["bucket"], base["key"], base["size"], base["version"])
+    try:
+        run_id = _client("glue").start_job_run(JobName=base["job_name"],
+                                               Arguments=job_arguments(obj, dataset))["JobRunId"]
+    except Exception:
+        # give the claim back (the attempt did not happen): the SQS retry starts it again
+        ledger.write(sid, {**doc, "status": RETRYING, "attempts": previous if not replay else 0}, claimed)
+        raise
+    ledger.write(sid, {**doc, "status": STARTED, "job_run_id": run_id}, claimed)
+    return f"started {base['job_name']} {run_id} for {uri} (attempt {doc['attempts']}: {why})"
 
 
 def _retry_later(message: dict[str, Any], receive_count: int, permanent: bool) -> None:
@@ -108,8 +146,38 @@ def handle_message(store: Store, message: dict[str, Any], max_receive: int) -> b
             store.alert("ingest_rejected" if permanent else "job_start_failed", dataset=dataset, obj=obj_uri,
                         error=f"{reason}: {exc}", extra={"failure_point": "lambda", "source_id": sid,
                                                          "next": "dead-letter queue"})
+            _ledger_failed(store, sid, str(exc))
+            if _dead_letter(body, reason):
+                return True  # in the DLQ with its reason: done with this message
         _retry_later(message, receive_count, permanent)
         return False
+
+
+def _dead_letter(body: str, reason: str) -> bool:
+    """Put the event in the DLQ now, beside its failure record (SQS's own redrive would move
+    it only at the next receive). False if that failed: SQS's redrive still will."""
+    try:
+        sqs = _client("sqs")
+        url = sqs.get_queue_url(QueueName=os.environ["INGEST_DLQ"])["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={
+            "failure_point": {"DataType": "String", "StringValue": "lambda"},
+            "reason": {"DataType": "String", "StringValue": reason},
+        })
+        return True
+    except Exception as exc:  # noqa: BLE001
+        log.warning("could not put the event in the DLQ (SQS redrive will): %s", exc)
+        return False
+
+
+def _ledger_failed(store: Store, sid: str, error: str) -> None:
+    """An entry that exists says FAILED too, so the sweeper leaves the object to the DLQ."""
+    try:
+        ledger = Ledger(store, _client("glue"), _client("sqs"))
+        entry, etag = ledger.read(sid)
+        if entry and entry.get("status") not in (FAILED, "SUCCEEDED"):
+            ledger.write(sid, {**entry, "status": FAILED, "error": error}, etag)
+    except Exception as exc:  # noqa: BLE001 - the failure record and the DLQ still tell
+        log.warning("could not mark the ledger of %s FAILED: %s", sid, exc)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -73,6 +73,7 @@ class Runner:
         if config.warm_workers:
             self._warm = warm.WarmPool()
             self._warm.start()
+        self.outbox = Outbox(store.root / "outbox", self._put_event) if config.emit_events else None
 
     # --- start-up ----------------------------------------------------------------------
     def recover(self) -> int:
@@ -95,6 +96,8 @@ class Runner:
                 _pid_start=None,
             )
             count += 1
+            # the job-state handler must learn it, or the object stays STARTED
+            self._emit(self.store.get_run(run["JobName"], run["Id"]) or run)
         if count:
             log.warning("marked %d unfinished runs FAILED (runner restarted)", count)
         return count
@@ -146,6 +149,8 @@ class Runner:
                 active.thread.join(self.config.stop_grace + 5)
         if self._warm is not None:
             self._warm.close()
+        if self.outbox is not None:
+            self.outbox.close(flush_seconds=5.0)
 
     # --- execution ---------------------------------------------------------------------
     def _execute(self, job_name: str, run_id: str, active: _Active) -> None:
@@ -308,39 +313,107 @@ class Runner:
         self.submit(retry)
 
     def _emit(self, run: dict[str, Any]) -> None:
-        if not self.config.emit_events:
+        """Queue the run's Glue Job State Change event in the durable outbox."""
+        if self.outbox is None:
             return
         state = run["JobRunState"]
-        detail = {
+        self.outbox.put(run["Id"], state, {
             "jobName": run["JobName"],
             "jobRunId": run["Id"],
             "state": state,
             "message": run.get("ErrorMessage") or f"Job run {state.lower()}",
             "severity": "ERROR" if state in ("FAILED", "TIMEOUT") else "INFO",
-        }
-        try:
-            from shoplake.aws import client
+        })
 
-            events = client("events", load_settings())
-            for source in dict.fromkeys([self._event_source, self.config.fallback_event_source]):
-                entry = {
-                    "Source": source,
-                    "DetailType": "Glue Job State Change",
-                    "Detail": json.dumps(detail),
-                    "EventBusName": "default",
-                }
-                result = events.put_events(Entries=[entry])["Entries"][0]
-                if result.get("ErrorCode") != "NotAuthorizedForSourceException":
-                    break
-                log.warning("event bus refuses source %s; using %s from now on",
-                            source, self.config.fallback_event_source)
-                self._event_source = self.config.fallback_event_source
-            if result.get("ErrorCode"):
-                log.warning("event for %s rejected: %s", run["Id"], result)
-            else:
-                log.info("emitted %s event for %s (source %s)", state, run["Id"], source)
-        except Exception as exc:
-            log.warning("could not emit the state change event of %s: %s", run["Id"], exc)
+    def _put_event(self, detail: dict[str, Any]) -> bool:
+        """Put one event on the bus; False when it must be tried again later."""
+        from shoplake.aws import client
+
+        events = client("events", load_settings())
+        result: dict[str, Any] = {}
+        for source in dict.fromkeys([self._event_source, self.config.fallback_event_source]):
+            entry = {"Source": source, "DetailType": "Glue Job State Change",
+                     "Detail": json.dumps(detail), "EventBusName": "default"}
+            result = events.put_events(Entries=[entry])["Entries"][0]
+            if result.get("ErrorCode") != "NotAuthorizedForSourceException":
+                break
+            log.warning("event bus refuses source %s; using %s from now on",
+                        source, self.config.fallback_event_source)
+            self._event_source = self.config.fallback_event_source
+        if result.get("ErrorCode"):
+            log.warning("event for %s rejected: %s", detail["jobRunId"], result)
+            return False
+        log.info("emitted %s event for %s (source %s)", detail["state"], detail["jobRunId"], self._event_source)
+        return True
+
+
+class Outbox:
+    """State-change events on disk until the event bus accepts them.
+
+    A run's event is written (atomically) before delivery is tried, and deleted only once
+    ``PutEvents`` accepted it, so an event bus that is down or restarting (``shoplake down``
+    stops the emulator; a crash kills it) delays events but never loses them: a thread
+    retries with backoff, and a restarted runner delivers what the last one left.
+    """
+
+    def __init__(self, folder: Path, send: Any, max_delay: float = 30.0) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._send = send
+        self._max_delay = max_delay
+        self._wake = threading.Event()
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="event-outbox", daemon=True)
+        self._thread.start()
+
+    def put(self, run_id: str, state: str, detail: dict[str, Any]) -> Path:
+        path = self.folder / f"{time.time_ns():020d}-{run_id}-{state}.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(detail))
+        os.replace(tmp, path)
+        self._wake.set()
+        return path
+
+    def pending(self) -> list[Path]:
+        return sorted(self.folder.glob("*.json"))
+
+    def flush(self) -> int:
+        """Try every queued event once, oldest first; returns how many are left."""
+        with self._lock:
+            for path in self.pending():
+                try:
+                    detail = json.loads(path.read_text())
+                except (OSError, ValueError) as exc:
+                    log.warning("dropping unreadable outbox file %s: %s", path, exc)
+                    path.unlink(missing_ok=True)
+                    continue
+                try:
+                    ok = self._send(detail)
+                except Exception as exc:  # the bus is down: keep it for later
+                    log.info("event bus not reachable (%s): %d event(s) wait in the outbox",
+                             type(exc).__name__, len(self.pending()))
+                    ok = False
+                if not ok:
+                    break  # keep the order: try again later
+                path.unlink(missing_ok=True)
+            return len(self.pending())
+
+    def _loop(self) -> None:
+        delay = 1.0
+        while not self._closed.is_set():
+            left = self.flush()
+            delay = 1.0 if not left else min(delay * 2, self._max_delay)
+            self._wake.wait(timeout=delay if left else 5.0)
+            self._wake.clear()
+
+    def close(self, flush_seconds: float = 0.0) -> None:
+        deadline = time.monotonic() + flush_seconds
+        while self.pending() and time.monotonic() < deadline and self.flush():
+            time.sleep(0.5)
+        self._closed.set()
+        self._wake.set()
+        self._thread.join(timeout=5)
 
 
 def _stopped(closing: bool) -> dict[str, Any]:

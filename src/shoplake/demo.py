@@ -15,7 +15,6 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from shoplake import stack
 from shoplake.settings import ROOT, Settings, get_settings
 
 SAMPLE = ROOT / "data" / "sample"
@@ -48,9 +47,9 @@ def day_folders(data_dir: Path) -> list[Path]:
 def ensure_up(echo: Callable[[str], None]) -> Settings:
     settings = get_settings()
     if settings.stack_mode == "processes":
-        stack.up(settings, echo=echo)
-        get_settings.cache_clear()
-        settings = get_settings()
+        from shoplake.recovery import ensure_up as up
+
+        return up(settings, echo=echo).settings
     from shoplake.deploy import deploy
 
     deploy(settings, echo=echo)

@@ -10,11 +10,15 @@ and, for job failures, the message attributes.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from shoplake import aws, lake
 from shoplake.settings import Settings
+
+#: a failure record without a DLQ message this long after it was written lost its message
+ORPHAN_AFTER_S = 60
 
 
 @dataclass
@@ -60,7 +64,37 @@ def _queue_url(settings: Settings, name: str) -> str:
 
 
 def peek(settings: Settings, hold_seconds: int = 5) -> list[DeadLetter]:
-    """Every message in the DLQ (they stay there: hidden for ``hold_seconds`` only)."""
+    """Every message in the DLQ (they stay there: hidden for ``hold_seconds`` only), and
+    every unresolved failure record whose message the DLQ lost (an emulator killed with
+    SIGKILL keeps S3, where the records live, but not its queues)."""
+    letters = _messages(settings, hold_seconds)
+    return letters + _orphaned_records(settings, {d.source_id for d in letters})
+
+
+def _orphaned_records(settings: Settings, in_queue: set[str | None]) -> list[DeadLetter]:
+    out = []
+    for obj in lake.list_keys(settings, "state/failed/"):
+        sid = obj["Key"].rsplit("/", 1)[-1].removesuffix(".json")
+        if sid in in_queue:
+            continue
+        record = lake.failure(settings, sid) or {}
+        if record.get("resolved_at") or not record.get("message_body"):
+            continue
+        if time.time() - obj["LastModified"].timestamp() < ORPHAN_AFTER_S:
+            continue  # its message is on the way to the DLQ
+        entry = lake.ledger(settings, sid)
+        if entry and entry.get("status") != "FAILED":  # replayed: on its way again
+            continue
+        out.append(DeadLetter(
+            message_id=f"record:{sid}", receipt_handle="", body=record["message_body"], source_id=sid,
+            object=record.get("object"), dataset=record.get("dataset"),
+            failure_point=str(record.get("failure_point") or "lambda"),
+            reason=str(record.get("reason") or "unknown"), detail=str(record.get("detail") or ""),
+            failed_at=record.get("failed_at")))
+    return out
+
+
+def _messages(settings: Settings, hold_seconds: int) -> list[DeadLetter]:
     sqs = aws.client("sqs", settings)
     url = _queue_url(settings, settings.ingest_dlq)
     seen: dict[str, DeadLetter] = {}
@@ -86,7 +120,8 @@ def redrive(settings: Settings, ids: set[str] | None = None) -> list[DeadLetter]
         if ids is not None and d.source_id not in ids and d.message_id not in ids:
             continue
         sqs.send_message(QueueUrl=ingest, MessageBody=d.body)
-        sqs.delete_message(QueueUrl=dlq, ReceiptHandle=d.receipt_handle)
+        if d.receipt_handle:  # a failure record whose message the DLQ lost has none
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=d.receipt_handle)
         moved.append(d)
     return moved
 

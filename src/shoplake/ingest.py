@@ -128,18 +128,29 @@ def _queue_busy(settings: Settings) -> int:
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
-def _active_runs(settings: Settings) -> int:
+def active_runs(settings: Settings) -> list[dict[str, Any]]:
+    """Glue runs of the cleanse jobs that have not finished."""
     from shoplake.deploy import DATASETS
 
     glue = aws.client("glue", settings)
-    active = 0
+    active = []
     for d in DATASETS:
         try:
-            runs = glue.get_job_runs(JobName=f"{settings.glue_job_prefix}-{d}", MaxResults=50)["JobRuns"]
+            runs = glue.get_job_runs(JobName=f"{settings.glue_job_prefix}-{d}", MaxResults=200)["JobRuns"]
         except ClientError:
             continue
-        active += sum(r["JobRunState"] in ACTIVE_RUN_STATES for r in runs)
+        active += [r for r in runs if r["JobRunState"] in ACTIVE_RUN_STATES]
     return active
+
+
+def _active_dag_runs(settings: Settings, echo: Callable[[str], None]) -> int:
+    from shoplake.orchestration.client import active_dag_runs
+
+    try:
+        return len(active_dag_runs(settings))
+    except Exception as exc:  # noqa: BLE001 - Airflow restarting: ask again next poll
+        echo(f"  Airflow not answering ({type(exc).__name__}): asking again")
+        return 1
 
 
 @dataclass
@@ -177,22 +188,43 @@ def dlq_depth(settings: Settings) -> int:
 
 
 def wait(settings: Settings, timeout: float = 600, poll: float = 1.0,
-         echo: Callable[[str], None] = print, keys: set[str] | None = None) -> WaitResult:
+         echo: Callable[[str], None] = print, keys: set[str] | None = None,
+         sweep_every: float | None = None, dag_runs: bool = False) -> WaitResult:
     """Block until the ingest queue is drained, no job run is active and every raw object
-    (or each of ``keys``) has a final state (two quiet polls in a row), or ``timeout``."""
+    (or each of ``keys``) has a final state (two quiet polls in a row), or ``timeout``.
+
+    ``sweep_every``: run the sweeper (:func:`shoplake.recovery.sweep`) at the start and then
+    every so many seconds while objects are pending, so an object a crash left half-done is
+    put back on track instead of waited for. ``dag_runs``: also wait for the shoplake DAGs'
+    queued and running runs (a batch run that loads and builds the marts).
+    """
+    from shoplake import recovery
+
     deadline = time.monotonic() + timeout
     quiet = 0
     last = ""
     states: list[ObjectState] = []
+    next_sweep = time.monotonic() if sweep_every else float("inf")
     while time.monotonic() < deadline:
-        busy, active = _queue_busy(settings), _active_runs(settings)
+        if time.monotonic() >= next_sweep:
+            next_sweep = time.monotonic() + float(sweep_every or 0)
+            try:
+                done = recovery.sweep(settings)
+                for a in done.get("actions", []):
+                    echo(f"  sweeper: {a['action']} {a['object']}: {a['why']}")
+            except recovery.RecoveryError as exc:
+                echo(f"  sweeper not available: {exc}")
+                next_sweep = float("inf")
+        busy, active = _queue_busy(settings), len(active_runs(settings))
+        flows = _active_dag_runs(settings, echo) if dag_runs else 0
         states = object_states(settings, keys)
         pending = sum(o.status == "PENDING" for o in states)
-        line = f"  queue {busy} message(s), {active} job run(s) active, {pending}/{len(states)} object(s) pending"
+        line = (f"  queue {busy} message(s), {active} job run(s) active, {pending}/{len(states)} object(s) pending"
+                + (f", {flows} DAG run(s) active" if dag_runs else ""))
         if line != last:
             echo(line)
             last = line
-        quiet = quiet + 1 if (busy == 0 and active == 0 and pending == 0) else 0
+        quiet = quiet + 1 if (busy == 0 and active == 0 and pending == 0 and flows == 0) else 0
         if quiet >= 2:
             return WaitResult(states, dlq_depth(settings), timed_out=False)
         time.sleep(poll)

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     glue_job_prefix: str = "shoplake-cleanse"
     #: per Glue job; a burst of N files needs N (AWS bills only the runs that execute)
     glue_max_concurrent_runs: int = 500
+    glue_job_timeout_minutes: int = 60
+    #: Glue runs per raw object before it goes to the DLQ (a replay starts a new budget)
+    max_attempts: int = 3
     ssm_prefix: str = "/shoplake"
 
     # --- jobs ----------------------------------------------------------------------------
@@ -209,6 +212,14 @@ def load_settings(**overrides: Any) -> Settings:
     merged = {k: v for k, v in defaults.items() if k not in explicit}
     merged.update(overrides)
     return Settings(**merged)
+
+
+def refreshed(settings: Settings) -> Settings:
+    """``settings`` with the endpoints the running stack wrote to ``stack.json`` since."""
+    defaults = PROFILE_DEFAULTS[settings.profile](settings.home)
+    keys = ("aws_endpoint_url", "glue_endpoint_url", "fx_api_url")
+    explicit = _env_overrides()
+    return settings.model_copy(update={k: defaults[k] for k in keys if k in defaults and k not in explicit})
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,9 @@ def print_status(settings: Settings) -> bool:
             ok &= good
             table.add_row(name, str(comp["pid"]), comp["url"], "[green]healthy[/]" if good else "[red]DOWN[/]")
         console.print(table)
+        if not health.get("emulator", False):
+            console.print("queues: not checked, the emulator is down ([bold]shoplake up[/] restarts what is down)")
+            return False
     if state and "airflow-api" in state.get("components", {}):
         from shoplake.orchestration.client import airflow_status
 
@@ -64,6 +67,15 @@ def print_status(settings: Settings) -> bool:
         for name, d in depths.items():
             q.add_row(name, str(d["visible"]), str(d["in_flight"]))
         console.print(q)
+        from shoplake.recovery import queue_has_consumer
+
+        try:
+            consumed, why = queue_has_consumer(settings)
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            consumed, why = False, f"cannot check the event source mapping: {exc}"
+        ok &= consumed
+        console.print(f"event path: {'[green]' + why + '[/]' if consumed else '[red]' + why + '[/] (shoplake up)'}")
     else:
-        console.print("queues: not reachable or not provisioned (shoplake deploy)")
+        console.print("queues: [red]not reachable or not provisioned[/] (shoplake deploy)")
+        ok = False
     return ok

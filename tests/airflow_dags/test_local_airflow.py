@@ -59,7 +59,7 @@ def airflow_procs(airflow_stack: Settings, tmp_path_factory: pytest.TempPathFact
     comps = airflow_components(airflow_stack, aws_url=airflow_stack.aws_endpoint_url,
                                glue_url=airflow_stack.glue_endpoint_url)
     original = stack_mod.plan_components
-    stack_mod.plan_components = lambda _s: comps  # the one-line plug-in, here for a test
+    stack_mod.plan_components = lambda _s, _ports=None: comps  # the one-line plug-in, here for a test
     t0 = time.monotonic()
     try:
         state = stack_mod.up(group, echo=_quiet)

@@ -161,4 +161,5 @@ def test_failures_at_both_points_are_replayable_without_duplicates(stack: Settin
     assert m and m["rows_written"] == 2
     assert lake.failure(stack, o_state.source_id)["resolved_at"]
     # a second redrive of an already-loaded object starts nothing new
-    assert all(d.object not in (c_obj, o_obj) for d in dlq.peek(stack, hold_seconds=1))
+    left = dlq.peek(stack, hold_seconds=1)
+    assert all(d.object not in (c_obj, o_obj) for d in left), [(d.message_id, d.object, d.reason, d.failure_point) for d in left]

@@ -24,7 +24,8 @@ def _actions(policy: dict) -> list[str]:
 
 def test_iam_policies_are_least_privilege(tmp_path: Path) -> None:
     plan = build_plan(load_settings(profile="aws", home=tmp_path), "123456789012")
-    assert {r["RoleName"] for r in plan.roles} == {"shoplake-s3-trigger", "shoplake-job-events", "shoplake-glue-job"}
+    assert {r["RoleName"] for r in plan.roles} == {"shoplake-s3-trigger", "shoplake-job-events",
+                                                  "shoplake-sweeper", "shoplake-glue-job"}
     for role in plan.roles:
         for action in _actions(role["Policy"]):
             assert action != "*" and not action.endswith(":*"), (role["RoleName"], action)

@@ -31,8 +31,9 @@ def test_up_status_second_up_down_leaves_nothing(tmp_path: Path, monkeypatch: py
     get_settings.cache_clear()
     runner = CliRunner()
     try:
-        r = runner.invoke(cli, ["up", "--no-deploy"])
+        r = runner.invoke(cli, ["up"])  # provisioned: status checks the event path too
         assert r.exit_code == 0, r.output
+        assert "event path delivers" in r.output
         state = read_stack_file(tmp_path)
         pgid = state["pgid"]
         assert {"emulator", "glue-runner", "fx-api"} <= set(state["components"])

@@ -32,13 +32,14 @@ def ingest(paths: tuple[Path, ...]) -> None:
 @click.command()
 @click.option("--timeout", default=600.0, show_default=True, help="Seconds to wait at most.")
 def wait(timeout: float) -> None:
-    """Block until queues are drained and job runs finished, then summarise.
+    """Block until queues are drained, job runs and DAG runs finished, then summarise.
 
+    While it waits, the sweeper puts back on track what a stop or a crash left half-done.
     Exits non-zero if any object failed, the DLQ is not empty, or the timeout passed.
     """
     from shoplake.ingest import wait as run
 
-    result = run(get_settings(), timeout=timeout, echo=click.echo)
+    result = run(get_settings(), timeout=timeout, echo=click.echo, sweep_every=10, dag_runs=True)
     ok = [o for o in result.objects if o.status in ("SUCCEEDED", "NO_JOB")]
     click.echo(f"objects: {len(ok)} loaded, {len(result.failed)} failed, DLQ depth {result.dlq_depth}")
     for k, v in sorted(result.totals().items()):

@@ -13,7 +13,14 @@ from shoplake.settings import get_settings
 @click.command()
 @click.option("--no-deploy", is_flag=True, help="Start the processes but do not provision resources.")
 def up(no_deploy: bool) -> None:
-    """Start the local stack (emulator, Glue job runner, FX API stand-in) and provision it."""
+    """Start the local stack and provision it; on a running stack, restart what is down.
+
+    Exits 0 only when every component is healthy, the event path delivers (a test event
+    through the ingest queue) and the sweeper has put back on track whatever a stop or a
+    crash left half-done (`shoplake wait` then follows it).
+    """
+    from shoplake.recovery import RecoveryError, ensure_up
+
     s = get_settings()
     if s.stack_mode != "processes":
         raise click.ClickException(
@@ -21,14 +28,11 @@ def up(no_deploy: bool) -> None:
             f"({'use docker compose up' if s.stack_mode == 'compose' else 'it runs on real AWS'})"
         )
     try:
-        stack.up(s, echo=click.echo)
-    except stack.StackError as exc:
+        result = ensure_up(s, echo=click.echo, deploy=not no_deploy)
+    except (stack.StackError, RecoveryError) as exc:
         raise click.ClickException(str(exc)) from exc
-    if not no_deploy:
-        from shoplake.deploy import deploy
-
-        get_settings.cache_clear()
-        deploy(get_settings(), echo=click.echo)
+    if result.restarted:
+        click.echo(f"started: {', '.join(result.restarted)}")
     click.echo("stack is up: `shoplake status` shows it, `eval \"$(shoplake env)\"` points AWS tools at it")
 
 
@@ -41,10 +45,32 @@ def down(timeout: float) -> None:
 
 @click.command()
 def status() -> None:
-    """Show each component, its endpoint and health, and queue/DLQ depths."""
+    """Show each component, its endpoint and health, and queue/DLQ depths.
+
+    Exits non-zero when a component is down or the ingest queue has no working consumer.
+    """
     from shoplake.status import print_status
 
-    print_status(get_settings())
+    if not print_status(get_settings()):
+        raise SystemExit(1)
+
+
+@click.command()
+def doctor() -> None:
+    """What is wrong and what to do: components, the event path, stuck objects, orphaned
+    runs and the dead-letter queue. Exits non-zero when anything needs an operator."""
+    from shoplake.recovery import diagnose
+
+    d = diagnose(get_settings())
+    for note in d.notes:
+        click.echo(f"  {note}")
+    for f in d.findings:
+        click.echo(f"PROBLEM {f.what}: {f.detail}\n  -> {f.fix}")
+    if d.ok:
+        click.echo("doctor: nothing to do")
+        return
+    click.echo(f"doctor: {len(d.findings)} problem(s)")
+    raise SystemExit(1)
 
 
 @click.command()
@@ -62,4 +88,4 @@ def env() -> None:
         click.echo(f"export LOCALSTACK_HOST={u.hostname}:{u.port}")
 
 
-COMMANDS = [up, down, status, env]
+COMMANDS = [up, down, status, doctor, env]

@@ -283,17 +283,19 @@ class Applier:
 
     def rule(self, spec: dict[str, Any]) -> None:
         name = spec["Name"]
-        pattern = spec["EventPattern"]
+        # an event pattern, or a schedule
+        shape = ({"EventPattern": json.dumps(spec["EventPattern"])} if "EventPattern" in spec
+                 else {"ScheduleExpression": spec["ScheduleExpression"]})
         action = "unchanged"
         try:
             current = self.events.describe_rule(Name=name)
-            if _canon(current.get("EventPattern")) != pattern:
+            if any(_canon(current.get(k)) != _canon(v) for k, v in shape.items()):
                 action = "updated"
         except ClientError:
             current = None
             action = "created"
         if action != "unchanged":
-            self.events.put_rule(Name=name, EventPattern=json.dumps(pattern), State="ENABLED")
+            self.events.put_rule(Name=name, State="ENABLED", **shape)
         targets = self.events.list_targets_by_rule(Rule=name)["Targets"]
         target = spec["Target"]
         if not any(t["Id"] == target["Id"] and t["Arn"] == target["Arn"] for t in targets):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from typing import Any
 
 from shoplake.deploy.resources import Plan
 
@@ -31,7 +32,7 @@ def render(plan: Plan) -> str:
     section("Lambda functions", [f"+ {f.name} ({f.runtime}, {f.source_dir}, role {f.role}) env={json.dumps(f.environment)}"
                                  for f in plan.functions])
     section("Event source mappings", [f"+ {json.dumps(m)}" for m in plan.event_source_mappings])
-    section("EventBridge rules", [f"+ {r['Name']} pattern={json.dumps(r['EventPattern'])} -> {r['Target']['Arn']}"
+    section("EventBridge rules", [f"+ {r['Name']} {_trigger(r)} -> {r['Target']['Arn']}"
                                   for r in plan.rules])
     section("Artifacts", [f"+ s3://{a['Bucket']}/{a['Key']}" for a in plan.artifacts])
     section("Glue jobs", [f"+ {j['Name']} " + json.dumps({k: v for k, v in j.items() if k != 'Name'}) for j in plan.jobs])
@@ -44,3 +45,9 @@ def _indent(text: str, pad: str = "    ") -> str:
 
 def as_json(plan: Plan) -> str:
     return json.dumps(asdict(plan), indent=2, default=str)
+
+
+def _trigger(rule: dict[str, Any]) -> str:
+    if "EventPattern" in rule:
+        return f"pattern={json.dumps(rule['EventPattern'])}"
+    return f"schedule={rule['ScheduleExpression']}"

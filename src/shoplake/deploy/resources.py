@@ -62,6 +62,10 @@ class Names:
     def job_events_function(self) -> str:
         return f"{self.s.project}-job-events"
 
+    @property
+    def sweeper_function(self) -> str:
+        return f"{self.s.project}-sweeper"
+
 
 @dataclass
 class LambdaSpec:
@@ -73,7 +77,7 @@ class LambdaSpec:
     memory: int = 256
     handler: str = "handler.handler"
     runtime: str = "python3.11"
-    shared: tuple[str, ...] = ("lambdas/shared/shoplake_events.py",)
+    shared: tuple[str, ...] = ("lambdas/shared/shoplake_events.py", "lambdas/shared/shoplake_ledger.py")
 
 
 @dataclass
@@ -208,8 +212,13 @@ def build_plan(s: Settings, account: str) -> Plan:
                  "Resource": f"{n.lake_arn}/raw/*"},
                 {"Sid": "Ledger", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
                  "Resource": f"{n.lake_arn}/state/*"},
-                {"Sid": "StartCleanseJobs", "Effect": "Allow", "Action": ["glue:StartJobRun", "glue:GetJobRun"],
+                {"Sid": "ReadManifests", "Effect": "Allow", "Action": "s3:GetObject",
+                 "Resource": f"{n.lake_arn}/curated/_manifests/*"},
+                {"Sid": "StartCleanseJobs", "Effect": "Allow",
+                 "Action": ["glue:StartJobRun", "glue:GetJobRun", "glue:BatchStopJobRun"],
                  "Resource": job_arns},
+                {"Sid": "DeadLetter", "Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+                 "Resource": n.dlq_arn},
                 {"Sid": "Alert", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn},
                 _logs_statement(n, f"/aws/lambda/{s.lambda_name}"),
             ],
@@ -226,10 +235,33 @@ def build_plan(s: Settings, account: str) -> Plan:
                 {"Sid": "ReadManifests", "Effect": "Allow", "Action": "s3:GetObject",
                  "Resource": f"{n.lake_arn}/curated/_manifests/*"},
                 {"Sid": "ReadRuns", "Effect": "Allow", "Action": "glue:GetJobRun", "Resource": job_arns},
-                {"Sid": "DeadLetter", "Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
-                 "Resource": n.dlq_arn},
+                {"Sid": "RequeueOrDeadLetter", "Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+                 "Resource": [n.ingest_queue_arn, n.dlq_arn]},
                 {"Sid": "Alert", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn},
                 _logs_statement(n, f"/aws/lambda/{n.job_events_function}"),
+            ],
+        },
+    })
+    sweeper_role = f"{s.project}-sweeper"
+    p.roles.append({
+        "RoleName": sweeper_role,
+        "Trust": _trust("lambda.amazonaws.com"),
+        "Policy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "ListRawAndState", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:ListBucketVersions"],
+                 "Resource": n.lake_arn,
+                 "Condition": {"StringLike": {"s3:prefix": ["raw/*", "state/*"]}}},
+                {"Sid": "Ledger", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                 "Resource": f"{n.lake_arn}/state/*"},
+                {"Sid": "ReadManifests", "Effect": "Allow", "Action": "s3:GetObject",
+                 "Resource": f"{n.lake_arn}/curated/_manifests/*"},
+                {"Sid": "Runs", "Effect": "Allow", "Action": ["glue:GetJobRun", "glue:BatchStopJobRun"],
+                 "Resource": job_arns},
+                {"Sid": "RequeueOrDeadLetter", "Effect": "Allow", "Action": ["sqs:SendMessage", "sqs:GetQueueUrl"],
+                 "Resource": [n.ingest_queue_arn, n.dlq_arn]},
+                {"Sid": "Alert", "Effect": "Allow", "Action": "sns:Publish", "Resource": n.topic_arn},
+                _logs_statement(n, f"/aws/lambda/{n.sweeper_function}"),
             ],
         },
     })
@@ -267,11 +299,17 @@ def build_plan(s: Settings, account: str) -> Plan:
         "ALERTS_TOPIC_ARN": n.topic_arn,
         "GLUE_JOB_PREFIX": s.glue_job_prefix,
         "PIPELINE": s.project,
+        "INGEST_QUEUE": s.ingest_queue,
+        "INGEST_DLQ": s.ingest_dlq,
+        "MAX_ATTEMPTS": str(s.max_attempts),
+        "JOB_TIMEOUT_MINUTES": str(s.glue_job_timeout_minutes),
     }
     p.functions.append(LambdaSpec(name=s.lambda_name, source_dir="lambdas/s3_trigger", role=n.role_arn(trigger_role),
                                   environment={**common_env, "MAX_RECEIVE_COUNT": "3"}))
     p.functions.append(LambdaSpec(name=n.job_events_function, source_dir="lambdas/job_events",
-                                  role=n.role_arn(events_role), environment={**common_env, "INGEST_DLQ": s.ingest_dlq}))
+                                  role=n.role_arn(events_role), environment=common_env))
+    p.functions.append(LambdaSpec(name=n.sweeper_function, source_dir="lambdas/sweeper", timeout=300,
+                                  role=n.role_arn(sweeper_role), environment=common_env))
     p.event_source_mappings.append({
         "FunctionName": s.lambda_name,
         "EventSourceArn": n.ingest_queue_arn,
@@ -292,6 +330,13 @@ def build_plan(s: Settings, account: str) -> Plan:
         },
         "Target": {"Id": "job-events-lambda", "Arn": n.function_arn(n.job_events_function)},
         "FunctionName": n.job_events_function,
+    })
+    # The backstop for anything a crash or a stop left half-done (lambdas/sweeper).
+    p.rules.append({
+        "Name": f"{s.project}-sweeper-schedule",
+        "ScheduleExpression": "rate(1 minute)",
+        "Target": {"Id": "sweeper-lambda", "Arn": n.function_arn(n.sweeper_function)},
+        "FunctionName": n.sweeper_function,
     })
     p.artifacts.append({"Bucket": s.artifacts_bucket, "Key": "jobs/cleanse.py", "Source": str(ROOT / "jobs" / "cleanse.py")})
     p.artifacts.append({"Bucket": s.artifacts_bucket, "Key": "jobs/shoplake_jobs.zip",
@@ -314,7 +359,7 @@ def build_plan(s: Settings, account: str) -> Plan:
             # Locally the runner executes 2 at a time and queues the rest.
             "ExecutionProperty": {"MaxConcurrentRuns": s.glue_max_concurrent_runs},
             "MaxRetries": 0,
-            "Timeout": 60,
+            "Timeout": s.glue_job_timeout_minutes,
             "GlueVersion": "5.0",
             "WorkerType": "G.1X",
             "NumberOfWorkers": 2,

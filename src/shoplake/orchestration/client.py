@@ -139,6 +139,12 @@ class AirflowClient:
                 raise AirflowError(f"run {run_id} still {run['state']} after {timeout:.0f}s")
             time.sleep(poll)
 
+    def active_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        """Runs of ``dag_id`` that are queued or running."""
+        doc = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns",
+                           params=[("state", "queued"), ("state", "running"), ("limit", 100)])
+        return list(doc.get("dag_runs", []))
+
     def last_runs(self, dag_id: str, limit: int = 5) -> list[dict[str, Any]]:
         doc = self.request("GET", f"/api/v2/dags/{dag_id}/dagRuns",
                            params={"limit": limit, "order_by": "-run_after"})
@@ -166,6 +172,16 @@ def run_batch(settings: Settings, day: date, *, batch_root: str | None = None,
     run = client.trigger(dag_id, day, conf)
     echo(f"triggered {dag_id} run {run['dag_run_id']} for business day {day}")
     return client.wait(dag_id, run["dag_run_id"], timeout=timeout, echo=echo)
+
+
+def active_dag_runs(settings: Settings) -> list[dict[str, Any]]:
+    """Queued or running runs of the shoplake DAGs; [] when this stack has no Airflow."""
+    from shoplake.orchestration import NRT_DAG_ID
+
+    if not airflow_url(settings):
+        return []
+    client = AirflowClient.from_settings(settings)
+    return [r for dag_id in (DAILY_DAG_ID, NRT_DAG_ID) for r in client.active_runs(dag_id)]
 
 
 def airflow_status(settings: Settings, dag_ids: tuple[str, ...] | None = None) -> dict[str, Any]:

@@ -41,12 +41,15 @@ def airflow_components(
     aws_url: str | None = None,
     glue_url: str | None = None,
     api_port: int | None = None,
+    ports: dict[str, int] | None = None,
 ) -> list[Any]:
-    """The Airflow components (``shoplake.stack.Component``), api-server first."""
+    """The Airflow components (``shoplake.stack.Component``), api-server first; ``ports``
+    by component name (default: free ports)."""
     from shoplake.stack import Component
 
     host = settings.bind_host
-    api_port = api_port or _free_port(host)
+    ports = ports or {}
+    api_port = api_port or ports.get("airflow-api") or _free_port(host)
     env = airflow_env(settings, api_port=api_port, aws_url=aws_url, glue_url=glue_url)
     url = api_url(api_port)
     launch = [sys.executable, "-m", "shoplake.orchestration.launch"]
@@ -63,7 +66,7 @@ def airflow_components(
         )
     ]
     for service in SERVICES:
-        port = _free_port(host)
+        port = ports.get(f"airflow-{service}") or _free_port(host)
         extra = ["--", "--skip-serve-logs"] if service in ("scheduler", "triggerer") else []
         components.append(
             Component(

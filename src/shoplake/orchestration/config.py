@@ -112,6 +112,10 @@ def airflow_env(
         "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret,
         "AIRFLOW__API__SECRET_KEY": jwt_secret,
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        # a killed scheduler's running tasks are failed (and retried) after a minute, not
+        # five; orphans of a dead scheduler are looked for every 30 s
+        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "60",
+        "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "30",
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW_CONN_" + AWS_CONN_ID.upper(): json.dumps(aws_connection(settings, aws_url, glue_url)),

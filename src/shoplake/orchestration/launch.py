@@ -93,6 +93,15 @@ def _serve_health(port: int, child: subprocess.Popen[bytes], api_url: str, servi
     return server
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this child when its parent (the launcher) dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--service", required=True, choices=["api-server", *MONITOR_KEY])
@@ -103,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     migrate()
-    child = subprocess.Popen([airflow_bin(), ns.service, *ns.args])  # same process group
+    # same process group; dies with this launcher, so a restarted component never finds its
+    # predecessor's orphan still running
+    child = subprocess.Popen([airflow_bin(), ns.service, *ns.args], preexec_fn=_die_with_parent)
 
     def stop(signum: int, _frame: Any) -> None:
         if child.poll() is None:
