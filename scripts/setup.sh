@@ -2,6 +2,7 @@
 # One-shot, idempotent set-up of everything shoplake needs on a laptop, from nothing:
 #   .venv            main environment, synced from requirements.lock (the one lock file)
 #   .venv-emulator   MiniStack's own environment (it pins botocore exactly)
+#   .venv-checkov    checkov, the IaC security scanner make test runs on infra/ (own pins)
 #   .cache/jars      the two Spark S3 jars, taken from the sagemaker-pyspark sdist on PyPI
 # Re-running it when nothing changed takes about a second (stamp files).
 set -euo pipefail
@@ -10,6 +11,9 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 UV_VERSION=0.13.9
 MINISTACK_PINS="ministack==1.5.33 boto3==1.43.106 botocore==1.43.106"
+# checkov pins boto3 1.35, networkx 2.x and cachetools<6 (Airflow needs >=6): it cannot share
+# the main lock, so it gets a tool venv of its own, like the emulator.
+CHECKOV_PINS="checkov==3.3.30"
 JARS_SDIST=sagemaker-pyspark==1.4.5
 JARS_SDIST_SHA256=05ca2d5081d7138ce29a8fb0a9cba077f28c825288ed07aed46a82e63c0bf1fb
 declare -A JAR_SHA256=(
@@ -61,6 +65,17 @@ if [[ "$(cat "$estamp" 2>/dev/null)" != "$MINISTACK_PINS" ]]; then
   # shellcheck disable=SC2086
   .venv/bin/uv pip install -q --python .venv-emulator/bin/python $MINISTACK_PINS
   echo "$MINISTACK_PINS" > "$estamp"
+fi
+
+# --- checkov's own venv ----------------------------------------------------------------
+cstamp=.venv-checkov/.shoplake-pins
+if [[ "$(cat "$cstamp" 2>/dev/null)" != "$CHECKOV_PINS" ]]; then
+  step "creating .venv-checkov ($CHECKOV_PINS)"
+  rm -rf .venv-checkov
+  "$PYTHON" -m venv .venv-checkov
+  # shellcheck disable=SC2086
+  .venv/bin/uv pip install -q --python .venv-checkov/bin/python $CHECKOV_PINS
+  echo "$CHECKOV_PINS" > "$cstamp"
 fi
 
 # --- Spark S3 jars (hadoop-aws + AWS SDK bundle), verified by sha256 -------------------

@@ -116,6 +116,7 @@ COPY jobs /app/jobs
 COPY lambdas /app/lambdas
 COPY dags /app/dags
 COPY warehouse /app/warehouse
+COPY infra /app/infra
 COPY data/sample /app/data/sample
 COPY dbt /app/dbt
 RUN set -eux; \

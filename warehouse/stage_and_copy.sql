@@ -21,11 +21,8 @@
 -- deleted, all in one transaction.
 
 -- name: setup
--- On Snowflake the storage integration is created once by an ACCOUNTADMIN:
---   CREATE STORAGE INTEGRATION SHOPLAKE_S3 TYPE = EXTERNAL_STAGE STORAGE_PROVIDER = 'S3'
---     ENABLED = TRUE STORAGE_AWS_ROLE_ARN = '<role arn>'
---     STORAGE_ALLOWED_LOCATIONS = ('s3://<lake bucket>/curated/');
---   GRANT USAGE ON INTEGRATION SHOPLAKE_S3 TO ROLE <loader role>;
+-- On Snowflake the storage integration SHOPLAKE_S3 is created by `shoplake deploy`
+-- (warehouse/account.sql, src/shoplake/warehouse/setup.py: the IAM role handshake).
 -- fakesnow ignores STORAGE_INTEGRATION and reads s3:// through the registered s3fs filesystem.
 CREATE FILE FORMAT IF NOT EXISTS SHOPLAKE.RAW.PARQUET_FORMAT
     TYPE = PARQUET;

@@ -71,9 +71,15 @@ def _check_args(value: Any, key: str) -> dict[str, str]:
 
 
 class GlueApi:
-    def __init__(self, store: Store, runner: Runner) -> None:
+    def __init__(self, store: Store, runner: Runner, jobs: Any = None) -> None:
         self.store = store
         self.runner = runner
+        #: job definitions elsewhere (glue_runner.job_source.EmulatorJobs): job operations
+        #: go there, runs stay here
+        self.jobs = jobs
+        #: Glue's MaxConcurrentRuns default; none for definitions from a source that cannot
+        #: store ExecutionProperty (see job_source)
+        self.default_max_runs: int | None = 1 if jobs is None else None
         self._start_lock = threading.Lock()
         self.operations: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             name: getattr(self, name)
@@ -85,6 +91,8 @@ class GlueApi:
         }
 
     def dispatch(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self.jobs is not None and operation in self.jobs.operations:
+            return self.jobs.call(operation, body)
         handler = self.operations.get(operation)
         if handler is None:
             raise GlueError(
@@ -96,7 +104,7 @@ class GlueApi:
     def _job(self, name: Any) -> dict[str, Any]:
         if not isinstance(name, str) or not name:
             raise GlueError("InvalidInputException", "JobName is required")
-        job = self.store.get_job(name)
+        job = (self.jobs or self.store).get_job(name)
         if job is None:
             raise GlueError("EntityNotFoundException", f"Job with name: {name} not found")
         return job
@@ -206,9 +214,9 @@ class GlueApi:
         for key in _RUN_FIELDS:
             if key != "Timeout" and (body.get(key) or job.get(key)) is not None:
                 run[key] = body.get(key) or job.get(key)
-        limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
+        limit = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", self.default_max_runs)
         with self._start_lock:
-            if self.runner.active_count(name) >= limit:
+            if limit is not None and self.runner.active_count(name) >= limit:
                 raise GlueError(
                     "ConcurrentRunsExceededException",
                     f"Concurrent runs exceeded for {name}: MaxConcurrentRuns is {limit}",

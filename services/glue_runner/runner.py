@@ -61,9 +61,11 @@ def now() -> float:
 
 
 class Runner:
-    def __init__(self, store: Store, config: RunnerConfig) -> None:
+    def __init__(self, store: Store, config: RunnerConfig, jobs: Any = None) -> None:
         self.store = store
         self.config = config
+        #: where job definitions are read (glue_runner.job_source); the store by default
+        self.jobs = jobs or store
         self._slots = threading.BoundedSemaphore(max(1, config.max_concurrency))
         self._active: dict[str, _Active] = {}
         self._lock = threading.Lock()
@@ -180,7 +182,7 @@ class Runner:
 
     def _run_process(self, job_name: str, run_id: str, active: _Active) -> dict[str, Any]:
         run = self.store.get_run(job_name, run_id)
-        job = self.store.get_job(job_name)
+        job = self.jobs.get_job(job_name)
         assert run is not None
         if job is None:
             return {"JobRunState": "FAILED", "ErrorMessage": f"Job {job_name} was deleted"}
@@ -291,7 +293,7 @@ class Runner:
         return run
 
     def _maybe_retry(self, run: dict[str, Any]) -> None:
-        job = self.store.get_job(run["JobName"])
+        job = self.jobs.get_job(run["JobName"])
         if self._closing or job is None or run["JobRunState"] != "FAILED":
             return
         attempt = int(run.get("Attempt", 0)) + 1

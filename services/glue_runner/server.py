@@ -101,11 +101,16 @@ class GlueServer(ThreadingHTTPServer):
         self.runner = runner
 
 
-def build(host: str, port: int, config: RunnerConfig) -> GlueServer:
+def build(host: str, port: int, config: RunnerConfig, jobs_endpoint: str | None = None) -> GlueServer:
     store = Store(config.home)
-    runner = Runner(store, config)
+    jobs = None
+    if jobs_endpoint:
+        from glue_runner.job_source import EmulatorJobs
+
+        jobs = EmulatorJobs(jobs_endpoint)
+    runner = Runner(store, config, jobs)
     runner.recover()
-    return GlueServer((host, port), GlueApi(store, runner), runner)
+    return GlueServer((host, port), GlueApi(store, runner, jobs), runner)
 
 
 #: Warm workers (:mod:`glue_runner.warm`) unless GLUE_RUNNER_WARM_WORKERS says otherwise.
@@ -144,6 +149,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    default=_env_flag("GLUE_RUNNER_WARM_WORKERS", WARM_WORKERS_DEFAULT),
                    help="fork duckdb-engine runs from a pre-imported Python worker instead of "
                    "starting a fresh interpreter (env GLUE_RUNNER_WARM_WORKERS=1|0)")
+    p.add_argument("--jobs-endpoint", default=os.environ.get("GLUE_RUNNER_JOBS_ENDPOINT") or None,
+                   help="read job definitions from the Glue API at this URL (the emulator, where "
+                   "CloudFormation creates them) and forward job operations there; default: "
+                   "keep jobs in the runner's own store (env GLUE_RUNNER_JOBS_ENDPOINT)")
     p.add_argument("--log-level", default=os.environ.get("GLUE_RUNNER_LOG_LEVEL", "INFO"))
     return p.parse_args(argv)
 
@@ -164,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         event_source=args.event_source, fallback_event_source=args.fallback_event_source,
         warm_workers=args.warm_workers,
     )
-    server = build(args.host, args.port, config)
+    server = build(args.host, args.port, config, jobs_endpoint=args.jobs_endpoint)
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: shutting down", signum)
@@ -173,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     host, port = server.server_address[:2]
-    log.info("glue runner listening on http://%s:%s (home %s, events %s, warm workers %s)",
+    log.info("glue runner listening on http://%s:%s (home %s, events %s, warm workers %s, jobs %s)",
              host, port, config.home, "on" if config.emit_events else "off",
-             "on" if config.warm_workers else "off")
+             "on" if config.warm_workers else "off", args.jobs_endpoint or "own store")
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

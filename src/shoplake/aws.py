@@ -59,3 +59,12 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
         raise ValueError(f"not an S3 URI: {uri!r}")
     bucket, _, key = uri.split("://", 1)[1].partition("/")
     return bucket, key
+
+
+def account_id(settings: Settings | None = None) -> str:
+    """The account of the current credentials (STS), else the configured ``account_id``."""
+    s = settings or get_settings()
+    try:
+        return str(client("sts", s).get_caller_identity()["Account"])
+    except Exception:  # noqa: BLE001 - no STS (or no credentials): the configured id
+        return s.account_id

@@ -27,10 +27,6 @@ class RecoveryError(RuntimeError):
     pass
 
 
-def sweeper_name(settings: Settings) -> str:
-    return f"{settings.project}-sweeper"
-
-
 def sweep(settings: Settings, *, lost_before: float | None = None,
           grace_seconds: float | None = None) -> dict[str, Any]:
     """Run the sweeper now and return its summary (``by_action``, ``actions``)."""
@@ -41,7 +37,7 @@ def sweep(settings: Settings, *, lost_before: float | None = None,
         payload["grace_seconds"] = grace_seconds
     try:
         resp = aws.client("lambda", settings).invoke(
-            FunctionName=sweeper_name(settings), InvocationType="RequestResponse",
+            FunctionName=settings.sweeper_function, InvocationType="RequestResponse",
             Payload=json.dumps(payload).encode())
     except ClientError as exc:
         raise RecoveryError(f"cannot run the sweeper ({exc}): run `shoplake deploy`") from exc
@@ -110,10 +106,12 @@ def queue_has_consumer(settings: Settings, sample_s: float = 3.0) -> tuple[bool,
 
 
 def repair_event_path(settings: Settings) -> None:
-    """Re-create the ingest queue's event source mappings (the deploy makes them again)."""
+    """Put the ingest queue's event source mappings back to what the template says
+    (enabled). CloudFormation does not repair a resource changed behind its back: a deploy
+    of the same template is "no changes", so this is done through the Lambda API."""
     lam = aws.client("lambda", settings)
     for m in ingest_mappings(settings):
-        lam.delete_event_source_mapping(UUID=m["UUID"])
+        lam.update_event_source_mapping(UUID=m["UUID"], Enabled=True)
 
 
 # --- doctor --------------------------------------------------------------------------------
@@ -155,7 +153,7 @@ def diagnose(settings: Settings) -> Diagnosis:
             return d
     ok, why = queue_has_consumer(settings)
     if not ok:
-        d.add("event path", why, "shoplake up (re-creates the mapping and checks it)")
+        d.add("event path", why, "shoplake up (re-enables the mapping and checks it)")
     states = ingest.object_states(settings)
     ledger_runs = {o.detail.get("job_run_id") for o in states if o.detail.get("job_run_id")}
     for o in states:
@@ -218,9 +216,8 @@ def ensure_up(settings: Settings, echo: Any = print, *, deploy: bool = True) -> 
     run_deploy(live, echo=echo)
     ok, why = probe_event_path(live)
     if not ok:
-        echo(f"event path: {why}; re-creating the event source mapping")
+        echo(f"event path: {why}; re-enabling the event source mapping")
         repair_event_path(live)
-        run_deploy(live, echo=echo)
         ok, why = probe_event_path(live)
         if not ok:
             raise RecoveryError(f"event path: {why} (log: {live.home / 'logs' / 'emulator.log'})")

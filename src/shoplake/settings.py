@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     #: Glue runs per raw object before it goes to the DLQ (a replay starts a new budget)
     max_attempts: int = 3
     ssm_prefix: str = "/shoplake"
+    #: CloudWatch Logs retention of the Lambda and Glue log groups (infra/shoplake.yaml)
+    log_retention_days: int = 30
 
     # --- jobs ----------------------------------------------------------------------------
     job_engine: Engine = "duckdb"
@@ -109,6 +111,19 @@ class Settings(BaseSettings):
     @property
     def quarantine_prefix(self) -> str:
         return f"s3://{self.lake_bucket}/quarantine/"
+
+    @property
+    def job_events_function(self) -> str:
+        return f"{self.project}-job-events"
+
+    @property
+    def sweeper_function(self) -> str:
+        return f"{self.project}-sweeper"
+
+    @property
+    def stack_name(self) -> str:
+        """The CloudFormation stack of infra/shoplake.yaml."""
+        return self.project
 
     @property
     def warehouse_file(self) -> Path:

@@ -153,7 +153,9 @@ def plan_components(settings: Settings, ports: dict[str, int] | None = None) -> 
                 name="glue-runner",
                 argv=[sys.executable, str(runner), "--host", settings.bind_host,
                       "--port", str(ports["glue"]), "--home", str(home), "--emit-events",
-                      "--event-source", GLUE_RUNNER_EVENT_SOURCE],
+                      "--event-source", GLUE_RUNNER_EVENT_SOURCE,
+                      # job definitions are CloudFormation's, in the emulator's Glue API
+                      "--jobs-endpoint", aws_url],
                 health_path="/health",
                 port=ports["glue"],
                 endpoint_key="glue",

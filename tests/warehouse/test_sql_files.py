@@ -10,6 +10,9 @@ from sqlglot import exp
 from shoplake.warehouse import sqlfiles
 
 SQL_FILES = sorted(p.name for p in sqlfiles.SQL_DIR.glob("*.sql"))
+#: Account objects (warehouse, roles, grants, storage integration): sqlglot has no grammar for
+#: them (it returns an opaque Command); tests/warehouse/test_setup.py checks that file.
+PARSED_FILES = [f for f in SQL_FILES if f != "account.sql"]
 VARIABLES = {"lake_bucket": "shoplake-lake", "file": "order_date=2026-01-01/0123456789abcdef-0.parquet"}
 
 
@@ -17,7 +20,7 @@ def test_the_sql_files_exist() -> None:
     assert {"create_tables.sql", "stage_and_copy.sql", "load_bookkeeping.sql"} <= set(SQL_FILES)
 
 
-@pytest.mark.parametrize("name", SQL_FILES)
+@pytest.mark.parametrize("name", PARSED_FILES)
 def test_every_statement_parses_as_snowflake(name: str) -> None:
     statements = sqlfiles.split(sqlfiles.read_sql(name))
     assert statements, name

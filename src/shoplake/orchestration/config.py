@@ -140,6 +140,6 @@ def airflow_env(
 
 def topic_arn(settings: Settings) -> str:
     """ARN of the alerts topic (the account from STS, else the configured one)."""
-    from shoplake.deploy.apply import account_id
+    from shoplake.aws import account_id
 
     return f"arn:aws:sns:{settings.region}:{account_id(settings)}:{settings.alerts_topic}"
