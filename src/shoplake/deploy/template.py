@@ -65,6 +65,8 @@ _REF = {
     "AWS::Lambda::Function": lambda p, c: p["FunctionName"],
     "AWS::Glue::Job": lambda p, c: p["Name"],
     "AWS::Events::Rule": lambda p, c: p["Name"],
+    # AWS appends a random six-character suffix to the ARN; not renderable, left off
+    "AWS::SecretsManager::Secret": lambda p, c: f"arn:aws:secretsmanager:{c['AWS::Region']}:{c['AWS::AccountId']}:secret:{p['Name']}",
 }
 _ARN = {
     "AWS::S3::Bucket": lambda p, c: f"arn:aws:s3:::{p['BucketName']}",
