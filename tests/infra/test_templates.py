@@ -110,6 +110,9 @@ def test_no_wildcard_actions_and_resources_scoped(rendered: template.Rendered) -
             for action in _listed(st["Action"]):
                 if st["Effect"] == "Allow":
                     assert action != "*" and not action.endswith(":*"), (logical, action)
+            if kind == "key policy":  # there Resource "*" means this key
+                assert st["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, (logical, st)
+                continue
             if st["Effect"] == "Allow" and "Resource" in st and _listed(st["Resource"]) == ["*"]:
                 # the one action without a resource type, scoped by its condition key
                 assert _listed(st["Action"]) == ["cloudwatch:PutMetricData"], (logical, st)
@@ -218,6 +221,13 @@ def test_pii_key_is_generated_retained_and_named_as_the_code_reads_it(rendered: 
     gen = props["GenerateSecretString"]
     assert int(gen["PasswordLength"]) >= 32 and gen["ExcludePunctuation"] is True
     assert rendered.outputs["PiiHmacKeySecretArn"]
+    # encrypted with its own key, rotated, usable only through Secrets Manager in this account
+    assert props["KmsKeyId"] == "kms-key-id"
+    key = rendered.resources["PiiKeyEncryptionKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    use = [st for st in _statements(key["KeyPolicy"]) if "kms:Decrypt" in _listed(st["Action"])]
+    assert len(use) == 1 and use[0]["Condition"]["StringEquals"] == {
+        "kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:CallerAccount": ACCOUNT}
 
 
 # --- the event path ----------------------------------------------------------------------

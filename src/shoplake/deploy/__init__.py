@@ -92,7 +92,7 @@ def _remove_pii_key(settings: Settings, echo: Callable[[str], None], *, force: b
     sm = aws.client("secretsmanager", settings)
     name = secret_name(settings)
     try:
-        sm.describe_secret(SecretId=name)
+        described = sm.describe_secret(SecretId=name)
     except ClientError:
         return  # never created, or already deleted
     if not force:
@@ -100,6 +100,9 @@ def _remove_pii_key(settings: Settings, echo: Callable[[str], None], *, force: b
         return
     sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
     echo(f"deleted secret {name}")
+    if described.get("KmsKeyId"):  # its own KMS key, retained with it (PiiKeyEncryptionKey)
+        aws.client("kms", settings).schedule_key_deletion(KeyId=described["KmsKeyId"], PendingWindowInDays=7)
+        echo(f"scheduled the deletion of its KMS key {described['KmsKeyId']} (7 days)")
 
 
 def _remove_bucket(s3: object, bucket: str, echo: Callable[[str], None], *, force: bool) -> None:
