@@ -6,7 +6,10 @@ nobody can re-identify a customer by hashing candidate addresses. The key:
 - ``SHOPLAKE_PII_KEY`` when set (the orchestration sets it, e.g. from Secrets Manager);
 - on the aws profile (Snowflake warehouse): the Secrets Manager secret
   ``<project>/pii-hmac-key`` that infra/shoplake.yaml generates (``PiiHmacKeySecret``);
-- otherwise ``<home>/pii-key``: generated once, 0600, in the 0700 state folder.
+- otherwise ``pii-key`` next to the warehouse file (``<home>/pii-key`` by default): generated
+  once, 0600, in a 0700 folder. Next to the warehouse because the hashes in it were made with
+  it: they live and go together, and in the compose profile every container that runs dbt
+  shares that volume (and so the key).
 
 Neither DuckDB 2.0 (no ``hmac`` function; the ``crypto`` community extension is not
 installable offline) nor Snowflake (SHA2 only) has an HMAC function, but both hash
@@ -30,7 +33,7 @@ from shoplake.settings import Settings
 log = logging.getLogger(__name__)
 
 KEY_ENV = "SHOPLAKE_PII_KEY"
-KEY_FILE = "pii-key"
+KEY_FILE = private.PII_KEY_FILE
 #: the variables dbt/macros/pii.sql reads
 INNER_ENV = "SHOPLAKE_PII_HMAC_INNER"
 OUTER_ENV = "SHOPLAKE_PII_HMAC_OUTER"
@@ -52,7 +55,7 @@ def key(settings: Settings) -> bytes:
     if not value and settings.warehouse_backend == "snowflake":
         value = _from_secrets_manager(settings)
     if not value:
-        value = _local_key(Path(settings.home) / KEY_FILE)
+        value = _local_key(private.pii_key_file(settings))
     if len(value) < 32:
         raise PiiKeyError("the PII key must have at least 32 characters")
     return value.encode()

@@ -28,7 +28,13 @@ FILE_MODE = 0o600
 UMASK = 0o077
 
 #: secrets generated into the state folder (shoplake.pii, shoplake.orchestration.config)
-SECRET_FILES = ("pii-key", "airflow/admin-password", "airflow/passwords.json", "airflow/jwt-secret")
+SECRET_FILES = ("airflow/admin-password", "airflow/passwords.json", "airflow/jwt-secret")
+#: the PII hashing key (shoplake.pii), kept next to the warehouse whose hashes it made
+PII_KEY_FILE = "pii-key"
+
+
+def pii_key_file(settings: Settings) -> Path:
+    return Path(settings.warehouse_file).parent / PII_KEY_FILE
 
 
 def private_dir(path: Path) -> Path:
@@ -55,7 +61,7 @@ def sensitive_files(settings: Settings) -> list[Path]:
     airflow_db = home / "airflow" / "airflow.db"
     files = [warehouse, warehouse.with_name(warehouse.name + ".wal")]
     files += [airflow_db] + [airflow_db.with_name(airflow_db.name + s) for s in ("-wal", "-shm", "-journal")]
-    return files + [home / f for f in SECRET_FILES]
+    return files + [pii_key_file(settings)] + [home / f for f in SECRET_FILES]
 
 
 def harden(settings: Settings) -> list[Path]:

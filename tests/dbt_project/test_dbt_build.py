@@ -278,7 +278,8 @@ def _show_hash(settings, target: Path, env: dict[str, str] | None = None):
 def test_two_deployments_hash_differently_and_no_key_fails_clearly(scenario, tmp_path):
     """The key is per deployment (state folder): another home, another key, other hashes."""
     s1 = scenario["settings"]
-    s2 = load_settings(warehouse_path=scenario["path"], dbt_target="local", home=tmp_path / "other")
+    s2 = load_settings(warehouse_path=tmp_path / "other" / "warehouse.duckdb", dbt_target="local",
+                       home=tmp_path / "other")
     k1, k2 = pii_key.key(s1), pii_key.key(s2)
     assert k1 != k2 and pii_key.key(s2) == k2  # generated once, then read back
     assert stat.S_IMODE((tmp_path / "other" / pii_key.KEY_FILE).stat().st_mode) == 0o600
