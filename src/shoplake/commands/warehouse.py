@@ -64,13 +64,16 @@ def load_command(datasets: tuple[str, ...]) -> None:
     "--native",
     is_flag=True,
     help="Local warehouse only: run QUERY as DuckDB SQL on the file (exact decimal sums; "
-    "fakesnow computes SUM/AVG of NUMBER as DOUBLE).",
+    "fakesnow computes SUM/AVG of NUMBER as DOUBLE). Same read-only, locked-down session.",
 )
 def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
     """Run one read-only QUERY (Snowflake SQL) against the warehouse of the current profile.
 
-    Locally the DuckDB file is opened read-only (DuckDB refuses readers while a writer such as
-    `shoplake load` or dbt holds it: the command waits --wait seconds, then fails).
+    Locally the DuckDB file is attached read-only and the session is locked down before QUERY
+    runs: no reading or writing of other files, no extensions, no settings changes (DuckDB
+    refuses readers while a writer such as `shoplake load` or dbt holds the file: the command
+    waits --wait seconds, then fails). CSV output prefixes text cells that start with
+    = + - @ TAB CR with a single quote (spreadsheet formula injection).
 
     Example: shoplake sql "select count(*) from raw.orders" --format json
     """
@@ -81,9 +84,9 @@ def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
     try:
         result = run_query(query, lock_wait_s=wait, native=native)
     except WarehouseError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except Exception as exc:  # SQL errors from the warehouse
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        raise click.ClickException(_one_line(str(exc))) from exc
+    except Exception as exc:  # SQL errors from the warehouse (DuckDB adds a caret diagram)
+        raise click.ClickException(_one_line(f"{type(exc).__name__}: {exc}")) from exc
     if fmt == "json":
         click.echo(to_json(result))
     elif fmt == "csv":
@@ -92,6 +95,11 @@ def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
         from rich.console import Console
 
         Console().print(to_rich_table(result))
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else message
 
 
 COMMANDS = [load_command, sql_command]
