@@ -20,8 +20,10 @@ def load_command(datasets: tuple[str, ...]) -> None:
 
     Only files listed in SUCCEEDED run manifests (curated/_manifests/<dataset>/*.json) are
     loaded; files already loaded are skipped; a replayed file with new content replaces its old
-    rows; a file whose columns differ from its table fails the dataset. Writes one
-    RAW.PIPELINE_RUNS row per dataset. Exit status 1 if a dataset failed.
+    rows; a file whose columns differ from its table fails the dataset. An invalid manifest or
+    a file with a bad key (e.g. partition order_date=10000-01-01) is refused alone with an alert
+    (status WARNING); the rest loads. Writes one RAW.PIPELINE_RUNS row per dataset. Exit status
+    1 if a dataset failed.
     """
     from rich.console import Console
     from rich.table import Table
