@@ -126,3 +126,165 @@ def test_sql_while_a_writer_holds_the_file_fails_clearly(cli_env: dict[str, str]
     ok = CliRunner().invoke(cli, ["sql", "SELECT count(*) AS n FROM raw.orders", "--format", "csv"])
     assert ok.exit_code == 0, ok.output
     assert ok.output.splitlines()[1] == "12"
+
+
+# --- issue 12 (7, 11): read-only by construction; CSV formula injection ---------------------
+def _digest(path: Any) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+#: Every statement must fail in both modes. ``{out}`` is a file in a fresh folder, ``{bucket}``
+#: the lake bucket. Several pass the statement check on purpose (EXPLAIN ANALYZE, comments
+#: Snowflake and DuckDB read differently): only the locked read-only session stops them.
+ATTACKS = [
+    "SELECT * FROM read_csv('/etc/passwd', sep = ':')",
+    "SELECT * FROM read_csv_auto('/etc/passwd')",
+    "SELECT content FROM read_text('/etc/passwd')",
+    "SELECT content FROM read_blob('/etc/passwd')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM '/etc/passwd'",
+    "SELECT * FROM sniff_csv('/etc/passwd')",
+    "SELECT count(*) FROM read_parquet('s3://{bucket}/curated/orders/*/*.parquet')",
+    "COPY (SELECT * FROM raw.orders) TO '{out}'",
+    "COPY raw.orders TO '{out}' (FORMAT csv)",
+    "COPY raw.orders FROM '/etc/passwd'",
+    "EXPORT DATABASE '{out}'",
+    "INSERT INTO raw.orders SELECT * FROM raw.orders",
+    "UPDATE raw.orders SET status = 'x'",
+    "DELETE FROM raw.orders",
+    "DROP TABLE raw.orders",
+    "CREATE TABLE raw.evil AS SELECT 1 AS a",
+    "CREATE TABLE evil AS SELECT 1 AS a",
+    "ALTER TABLE raw.orders ADD COLUMN evil INTEGER",
+    "DETACH SHOPLAKE",
+    "ATTACH '{out}' AS evil",
+    "SET enable_external_access = true",
+    "RESET enable_external_access",
+    "SET lock_configuration = false",
+    "SET GLOBAL allowed_directories = ['/']",
+    "PRAGMA enable_profiling",
+    "INSTALL httpfs",
+    "LOAD httpfs",
+    "CREATE SECRET evil (TYPE s3, KEY_ID 'a', SECRET 'b')",
+    "EXPLAIN ANALYZE DELETE FROM raw.orders",
+    "EXPLAIN ANALYZE COPY (SELECT 1) TO '{out}'",
+    "select 1 //2 ; delete from raw.orders",
+    "select 1 //2 ; COPY (select * from raw.orders) TO '{out}'",
+    "select 1 //2 ; DETACH SHOPLAKE; ATTACH '{out}' AS SHOPLAKE; CREATE TABLE SHOPLAKE.t AS SELECT 1",
+    "select 1 /* x */ ; delete from raw.orders",
+    "select 1 -- x\n; delete from raw.orders",
+    "select 1; delete from raw.orders",
+    "/* a */ delete /* b */ from raw.orders",
+    "select * from read_csv('/etc/passwd') // comment",
+]
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["snowflake-sql", "native"])
+def test_sql_attacks_fail_and_leave_the_warehouse_unchanged(
+    cli_env: dict[str, str], module_lake: Any, tmp_path: Any, native: bool
+) -> None:
+    path = module_lake.settings.warehouse_file
+    before = _digest(path)
+    failures = []
+    for i, template in enumerate(ATTACKS):
+        out = tmp_path / f"x{i}" / "out.csv"
+        out.parent.mkdir()
+        sql = template.format(out=out, bucket=module_lake.bucket)
+        args = ["sql", sql, "--format", "csv"] + (["--native"] if native else [])
+        result = CliRunner().invoke(cli, args)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        if (
+            result.exit_code != 1
+            or len(lines) != 1
+            or not lines[0].startswith("Error: ")
+            or "root:" in result.output
+            or list(out.parent.iterdir())
+        ):
+            failures.append((sql, result.exit_code, result.output))
+    assert not failures, "\n".join(f"{s!r} -> exit {c}: {o!r}" for s, c, o in failures)
+    assert _digest(path) == before
+    # and the session was not left unlocked for the next caller
+    ok = CliRunner().invoke(cli, ["sql", "SELECT count(*) AS n FROM raw.orders", "--format", "csv"])
+    assert ok.exit_code == 0 and ok.output.splitlines()[1] == "12", ok.output
+
+
+def test_the_read_only_sessions_are_locked_below_the_statement_check(module_lake: Any, cli_env: dict[str, str]) -> None:
+    """By construction: the same attacks sent straight to DuckDB, with no statement check."""
+    import duckdb
+
+    from shoplake.warehouse.query import native_connection
+
+    reader = wc.connect(module_lake.settings, read_only=True)
+    native = native_connection(module_lake.settings)
+    try:
+        fakesnow_duck = wc.duck_connection(reader)
+        for con in (fakesnow_duck, native):
+            for template in ATTACKS:
+                if "//" in template or ";" in template:
+                    continue  # multi-statement texts: their parts are in the list on their own
+                sql = template.format(out="/tmp/shoplake-attack-must-not-exist", bucket=module_lake.bucket)
+                with pytest.raises(duckdb.Error):
+                    con.execute(sql).fetchall()
+            assert con.execute("SELECT count(*) FROM SHOPLAKE.RAW.ORDERS").fetchall() == [(12,)]
+    finally:
+        reader.close()
+        native.close()
+    assert not os.path.exists("/tmp/shoplake-attack-must-not-exist")
+
+
+@pytest.mark.parametrize("native", [False, True], ids=["snowflake-sql", "native"])
+def test_legit_queries_on_marts_still_work(cli_env: dict[str, str], module_lake: Any, native: bool) -> None:
+    writer = wc.connect(module_lake.settings)
+    try:
+        wc.run_statements(writer, [
+            "CREATE OR REPLACE TABLE SHOPLAKE.ANALYTICS.FCT_TEST_DAILY AS "
+            "SELECT CAST(order_ts AS DATE) AS order_date, sum(line_amount) AS net_amount, count(*) AS lines "
+            "FROM SHOPLAKE.RAW.ORDERS GROUP BY 1",
+        ])
+    finally:
+        writer.close()
+    flag = ["--native"] if native else []
+    for sql in [
+        "SELECT sum(lines) AS n FROM analytics.fct_test_daily",
+        "WITH d AS (SELECT * FROM analytics.fct_test_daily) SELECT sum(lines) AS n FROM d -- a comment",
+        "/* c */ SELECT sum(lines) AS n FROM analytics.fct_test_daily;",
+        "SELECT sum(lines) // 1 AS n FROM analytics.fct_test_daily" if native else
+        "SELECT sum(lines) AS n FROM analytics.fct_test_daily // a Snowflake comment",
+        "SELECT count(*) AS n FROM raw.orders o JOIN analytics.fct_test_daily f "
+        "ON CAST(o.order_ts AS DATE) = f.order_date",
+    ]:
+        result = CliRunner().invoke(cli, ["sql", sql, "--format", "json", *flag])
+        assert result.exit_code == 0, (sql, result.output)
+        ((value,),) = [r.values() for r in json.loads(result.output)]
+        assert value == 12, (sql, result.output)
+    for sql in ["SHOW TABLES", "DESCRIBE analytics.fct_test_daily" if native else "SELECT 1 AS one"]:
+        listing = CliRunner().invoke(cli, ["sql", sql, *flag])
+        assert listing.exit_code == 0, listing.output
+
+
+def test_csv_output_neutralises_formulas_in_text_only() -> None:
+    from decimal import Decimal
+
+    from shoplake.warehouse.query import QueryResult, to_csv
+
+    hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A2)",
+               "\tq", "\r=1", "\0x", "=1=1"]
+    result = QueryResult(["name", "n", "amount"], [(h, -5, Decimal("-1.50")) for h in hostile]
+                         + [("plain", 3, Decimal("2.00")), ("mid=dle", 0, None)])
+    rows = list(csv.reader(io.StringIO(to_csv(result))))
+    assert rows[0] == ["name", "n", "amount"]
+    assert [r[0] for r in rows[1:]] == ["'" + h for h in hostile] + ["plain", "mid=dle"]
+    assert {(r[1], r[2]) for r in rows[1:-2]} == {("-5", "-1.50")}  # numbers stay numbers
+    assert rows[-1][2] == ""
+
+
+def test_sql_csv_neutralises_formulas_end_to_end(cli_env: dict[str, str]) -> None:
+    sql = ("SELECT '=HYPERLINK(\"http://evil\")' AS a, '@SUM(1+1)' AS b, '+cmd|x' AS c, "
+           "'-1' AS d, -5 AS n, 'ok' AS e")
+    for flag in ([], ["--native"]):
+        result = CliRunner().invoke(cli, ["sql", sql, "--format", "csv", *flag])
+        assert result.exit_code == 0, result.output
+        row = list(csv.reader(io.StringIO(result.output)))[1]
+        assert row == ["'=HYPERLINK(\"http://evil\")", "'@SUM(1+1)", "'+cmd|x", "'-1", "-5", "ok"], row

@@ -223,3 +223,91 @@ def test_load_into_an_empty_lake_is_a_no_op(lake: Any, tmp_path: Path) -> None:
     result = load(lake.settings)
     assert result.ok
     assert all(t.files_loaded == 0 for t in result.tables)
+
+
+# --- issue 12 (2): one bad partition name or manifest never breaks a later load ------------
+BAD_ORDER_KEYS = [
+    "curated/orders/order_date=0001-12-31 (BC)/{sid}-0.parquet",  # year 1 with a +01:00 offset
+    "curated/orders/order_date=10000-01-01/{sid}-0.parquet",  # year 9999 with a -hh:mm offset
+    "curated/orders/order_date=2026-02-30/{sid}-0.parquet",
+    "curated/orders/order_date=26-01-05/{sid}-0.parquet",
+    "curated/orders/order_date=-2026-01-05/{sid}-0.parquet",
+    "curated/orders/order_date=2026-01-05';DROP TABLE x;--/{sid}-0.parquet",
+    "curated/orders/updated_date=2026-01-05/{sid}-0.parquet",
+    "curated/orders/order_date=2026-01-05/extra/{sid}-0.parquet",
+    "curated/orders/order_date=2026-01-05/not-a-source-id.parquet",
+    "curated/orders/order_date=2026-01-05/{sid}-0.csv",
+    "curated/customers/updated_date=2026-01-05/{sid}-0.parquet",
+]
+
+
+def _alerts_queue(lake: Any) -> tuple[Any, str]:
+    """A private SNS topic of the lake's settings, subscribed by a private SQS queue."""
+    import uuid
+
+    from shoplake import aws
+
+    name = f"alerts-{uuid.uuid4().hex[:10]}"
+    lake.settings = lake.settings.model_copy(update={"alerts_topic": name})
+    sns, sqs = aws.client("sns", lake.settings), aws.client("sqs", lake.settings)
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    return sqs, url
+
+
+def _drain(sqs: Any, url: str) -> list[dict[str, Any]]:
+    import json
+
+    out = []
+    while msgs := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages"):
+        out += [json.loads(m["Body"]) for m in msgs]
+        sqs.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)])
+    return out
+
+
+def test_bad_partition_names_and_manifests_are_refused_alone_with_an_alert(lake: Any) -> None:
+    sqs, url = _alerts_queue(lake)
+    # one source whose job wrote a good partition and a year-1 one (as the job did, issue 12)
+    sid = "a" * 16
+    good = lake.parquet("orders", f"curated/orders/order_date=2026-01-05/{sid}-0.parquet", n=6)
+    bad = [lake.parquet("orders", k.format(sid=sid), n=2, start=900 + i) for i, k in enumerate(BAD_ORDER_KEYS)]
+    lake.manifest("orders", sid, [good, *bad], rows=6 + 2 * len(bad))
+    # manifests that are not valid at all, each refused on its own
+    for name, body in [("b" * 16, b"{not json"), ("c" * 16, b"[1, 2]"), ("d" * 16, b'{"status": "SUCCEEDED"}')]:
+        lake.s3.put_object(Bucket=lake.bucket, Key=f"curated/_manifests/orders/{name}.json", Body=body)
+    lake.manifest("orders", "e" * 16, [good], rows=6)
+    doc = lake.s3.get_object(Bucket=lake.bucket, Key=f"curated/_manifests/orders/{'e' * 16}.json")["Body"].read()
+    lake.s3.put_object(Bucket=lake.bucket, Key=f"curated/_manifests/orders/{'e' * 16}.json",
+                       Body=doc.replace(b'"dataset": "orders"', b'"dataset": "customers"'))
+    clean = lake.source("orders", "raw/orders/clean.csv", [5], start=100)
+
+    first = load(lake.settings, raise_on_error=False)
+    orders = first.table("orders")
+    assert first.ok and orders.status == "WARNING", orders.detail
+    assert (orders.files_loaded, orders.rows_loaded) == (2, 11)
+    refused = {(r.file, r.manifest.rsplit("/", 1)[-1]) for r in orders.refused}
+    assert {f for f, _ in refused if f} == set(bad)
+    assert {m for f, m in refused if f is None} == {f"{c * 16}.json" for c in "bcde"}
+    assert "refused 15 manifest/file(s)" in orders.detail
+    assert _one(lake.settings, "SELECT count(*) FROM raw.orders") == (11,)
+    (alert,) = [a for a in _drain(sqs, url) if a.get("event") == "load_refused"]
+    assert alert["dataset"] == "orders" and alert["counts"]["refused"] == 15
+    reasons = {r["file"]: r["reason"] for r in alert["refused"]}
+    assert reasons[bad[0]] == "partition value '0001-12-31 (BC)' is not a date YYYY-MM-DD"
+    assert reasons[bad[1]] == "partition value '10000-01-01' is not a date YYYY-MM-DD"
+
+    # a clean file ingested afterwards is loaded; the bad ones are refused again, nothing fails
+    later = lake.source("orders", "raw/orders/later.csv", [4], start=200, day="2026-01-06")
+    second = load(lake.settings, raise_on_error=False)
+    orders = second.table("orders")
+    assert second.ok and (orders.files_loaded, orders.rows_loaded, len(orders.refused)) == (1, 4, 15)
+    assert _one(lake.settings, "SELECT count(*) FROM raw.orders") == (15,)
+    assert {k for k in [good, *clean, *later]} == {
+        r[0].split(f"s3://{lake.bucket}/", 1)[1]
+        for r in query("SELECT DISTINCT _source_file FROM raw.orders", lake.settings).rows
+    }
+    # the other datasets were never affected
+    assert all(t.status == "SUCCEEDED" for t in second.tables if t.dataset != "orders")

@@ -20,8 +20,10 @@ def load_command(datasets: tuple[str, ...]) -> None:
 
     Only files listed in SUCCEEDED run manifests (curated/_manifests/<dataset>/*.json) are
     loaded; files already loaded are skipped; a replayed file with new content replaces its old
-    rows; a file whose columns differ from its table fails the dataset. Writes one
-    RAW.PIPELINE_RUNS row per dataset. Exit status 1 if a dataset failed.
+    rows; a file whose columns differ from its table fails the dataset. An invalid manifest or
+    a file with a bad key (e.g. partition order_date=10000-01-01) is refused alone with an alert
+    (status WARNING); the rest loads. Writes one RAW.PIPELINE_RUNS row per dataset. Exit status
+    1 if a dataset failed.
     """
     from rich.console import Console
     from rich.table import Table
@@ -64,13 +66,16 @@ def load_command(datasets: tuple[str, ...]) -> None:
     "--native",
     is_flag=True,
     help="Local warehouse only: run QUERY as DuckDB SQL on the file (exact decimal sums; "
-    "fakesnow computes SUM/AVG of NUMBER as DOUBLE).",
+    "fakesnow computes SUM/AVG of NUMBER as DOUBLE). Same read-only, locked-down session.",
 )
 def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
     """Run one read-only QUERY (Snowflake SQL) against the warehouse of the current profile.
 
-    Locally the DuckDB file is opened read-only (DuckDB refuses readers while a writer such as
-    `shoplake load` or dbt holds it: the command waits --wait seconds, then fails).
+    Locally the DuckDB file is attached read-only and the session is locked down before QUERY
+    runs: no reading or writing of other files, no extensions, no settings changes (DuckDB
+    refuses readers while a writer such as `shoplake load` or dbt holds the file: the command
+    waits --wait seconds, then fails). CSV output prefixes text cells that start with
+    = + - @ TAB CR with a single quote (spreadsheet formula injection).
 
     Example: shoplake sql "select count(*) from raw.orders" --format json
     """
@@ -81,9 +86,9 @@ def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
     try:
         result = run_query(query, lock_wait_s=wait, native=native)
     except WarehouseError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except Exception as exc:  # SQL errors from the warehouse
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        raise click.ClickException(_one_line(str(exc))) from exc
+    except Exception as exc:  # SQL errors from the warehouse (DuckDB adds a caret diagram)
+        raise click.ClickException(_one_line(f"{type(exc).__name__}: {exc}")) from exc
     if fmt == "json":
         click.echo(to_json(result))
     elif fmt == "csv":
@@ -92,6 +97,11 @@ def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
         from rich.console import Console
 
         Console().print(to_rich_table(result))
+
+
+def _one_line(message: str) -> str:
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else message
 
 
 COMMANDS = [load_command, sql_command]

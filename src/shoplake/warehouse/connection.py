@@ -70,7 +70,8 @@ def connect(
     """A DB-API connection to database SHOPLAKE (qmark paramstyle); close it when done.
 
     ``read_only`` opens the local DuckDB file read-only (it needs no writer lock, but DuckDB
-    refuses it while another process writes: this waits up to ``lock_wait_s`` seconds).
+    refuses it while another process writes: this waits up to ``lock_wait_s`` seconds) and
+    locks the session down (:func:`lock_down`): no file, network or extension access.
     """
     s = settings or get_settings()
     if s.warehouse_backend == "snowflake":
@@ -99,10 +100,14 @@ def _connect_fakesnow(s: Settings, *, read_only: bool, lock_wait_s: float) -> An
             # what fakesnow itself runs when it creates a database (all IF NOT EXISTS / OR REPLACE)
             duck.execute(info_schema.per_db_creation_sql(DATABASE))
             duck.execute(macros.creation_sql(DATABASE))
-        # COPY INTO from an s3:// stage reads through fsspec (no httpfs in this DuckDB build)
-        duck.register_filesystem(s3fs_filesystem(s))
+        if not read_only:
+            # COPY INTO from an s3:// stage reads through fsspec (no httpfs in this DuckDB build);
+            # readers get no S3 access at all
+            duck.register_filesystem(s3fs_filesystem(s))
         # schema RAW becomes current when it exists (as on Snowflake, where it is passed too)
         conn = fs.connect(database=DATABASE, schema=DEFAULT_SCHEMA, paramstyle="qmark")
+        if read_only:
+            lock_down(duck)
     except BaseException:
         duck.close()
         raise
@@ -143,6 +148,30 @@ def _attach(duck: Any, path: Path, *, read_only: bool, lock_wait_s: float) -> No
                 ) from exc
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
+
+
+#: Run, in this order, on a reader's DuckDB instance after the warehouse file is attached
+#: READ_ONLY (DuckDB 2.0 "Securing DuckDB"). ``enable_external_access=false``: no reading or
+#: writing of any other file (read_csv/read_text/read_blob/glob, COPY, EXPORT DATABASE, ATTACH
+#: of a file), no INSTALL/LOAD of extensions, no secrets. ``python_enable_replacements=false``:
+#: a query cannot scan Python objects of the calling process by name. ``lock_configuration``
+#: last: no later SET/RESET/PRAGMA can undo any of it. All GLOBAL, so they hold for every
+#: cursor of the instance (fakesnow runs each connection on its own cursor).
+LOCK_DOWN_SQL: tuple[str, ...] = (
+    "SET GLOBAL python_enable_replacements = false",
+    "SET GLOBAL enable_external_access = false",
+    "SET GLOBAL lock_configuration = true",
+)
+
+
+def lock_down(duck: Any) -> None:
+    """Make a DuckDB instance read-only by construction (see :data:`LOCK_DOWN_SQL`).
+
+    What stays possible: reading the attached warehouse, and scratch objects in DuckDB's
+    in-memory catalogs (temp tables), which vanish with the process.
+    """
+    for statement in LOCK_DOWN_SQL:
+        duck.execute(statement)
 
 
 def duck_connection(conn: Any) -> Any | None:

@@ -14,6 +14,11 @@ Rules (docs/contracts.md):
 - Schema drift: every new file's Parquet columns must equal the table's data columns, else the
   dataset fails with an error naming the file and the columns; nothing of it is loaded.
 - One ``RAW.PIPELINE_RUNS`` row per dataset and run (stage ``load``).
+- Hostile or broken input is refused alone: a manifest that is not valid, or a file it lists
+  whose key is not ``curated/<dataset>/<partition>=YYYY-MM-DD/<source_id>-<n>.parquet``
+  (e.g. ``order_date=0001-12-31 (BC)``, ``order_date=10000-01-01``), is not loaded; every other
+  file is. The table's status is WARNING with the reason, and one SNS alert (event
+  ``load_refused``) names each refused manifest/file, at every load until it is fixed.
 """
 
 from __future__ import annotations
@@ -28,7 +33,13 @@ from shoplake.settings import Settings, get_settings
 from shoplake.warehouse import bookkeeping as book
 from shoplake.warehouse import connection as wc
 from shoplake.warehouse.fx_load import FX_DATASET, load_fx
-from shoplake.warehouse.manifests import Manifest, etags, read_manifests
+from shoplake.warehouse.manifests import (
+    Manifest,
+    Refusal,
+    curated_key_problem,
+    etags,
+    read_manifests,
+)
 from shoplake.warehouse.results import LoadError, LoadResult, TableLoad, utcnow
 from shoplake.warehouse.schema_check import compare, parquet_columns
 from shoplake.warehouse.sqlfiles import section_statements
@@ -74,6 +85,8 @@ def _load(s: Settings, *, datasets: Sequence[str] | None, raise_on_error: bool) 
                 table.ended_at = utcnow()
                 result.tables.append(table)
                 book.record_run(conn, result.run_id, table)
+                if table.refused:
+                    _alert_refused(s, result.run_id, table)
                 log.info(
                     "table loaded" if table.status != "FAILED" else "table load FAILED",
                     extra={"ctx": _summary(table)},
@@ -85,6 +98,27 @@ def _load(s: Settings, *, datasets: Sequence[str] | None, raise_on_error: bool) 
     return result
 
 
+def _alert_refused(s: Settings, run_id: str, t: TableLoad) -> None:
+    """One SNS alert for the refused manifests/files of a table (contract: docs/contracts.md
+    "Alerts"). A failed publish is logged, never fails the load."""
+    import json
+
+    from shoplake.orchestration.pipeline import Alert, publish
+
+    message = {
+        "pipeline": "shoplake", "event": "load_refused", "dataset": t.dataset,
+        "object": t.refused[0].file or t.refused[0].manifest, "run_id": run_id,
+        "counts": {"refused": len(t.refused), "files_loaded": t.files_loaded},
+        "refused": [{"manifest": r.manifest, "file": r.file, "reason": r.reason} for r in t.refused],
+        "error": t.refused[0].reason,
+    }
+    subject = f"shoplake load {t.dataset}: refused {len(t.refused)} manifest/file(s)"
+    try:
+        publish(Alert(subject[:100], json.dumps(message)), s)
+    except Exception:  # noqa: BLE001 - the alert is best effort, the table status says it too
+        log.exception("could not publish the load_refused alert", extra={"ctx": {"dataset": t.dataset}})
+
+
 def _summary(t: TableLoad) -> dict[str, Any]:
     return {
         "dataset": t.dataset,
@@ -92,6 +126,7 @@ def _summary(t: TableLoad) -> dict[str, Any]:
         "files_loaded": t.files_loaded,
         "files_replaced": t.files_replaced,
         "files_skipped": t.files_skipped,
+        "refused": len(t.refused),
         "rows_loaded": t.rows_loaded,
         "detail": t.detail or "-",
     }
@@ -137,7 +172,7 @@ def _load_curated(
     table_name = dataset.upper()
     t = TableLoad(dataset=dataset, table=f"RAW.{table_name}")
     try:
-        manifests = read_manifests(s3, bucket, dataset)
+        manifests, t.refused = read_manifests(s3, bucket, dataset)
         ledger = book.ledger(conn, dataset)
         versions = etags(s3, bucket, f"curated/{dataset}/")
         plan, stale = _plan(bucket, dataset, manifests, ledger, versions, t)
@@ -164,6 +199,15 @@ def _load_curated(
         if t.files_missing:
             t.status = "WARNING"
             notes.append(f"{t.files_missing} manifest file(s) not in S3 yet")
+        if t.refused:
+            t.status = "WARNING"
+            first = t.refused[0]
+            notes.append(
+                f"refused {len(t.refused)} manifest/file(s), e.g. {first.file or first.manifest}: "
+                f"{first.reason}"
+            )
+            for r in t.refused:
+                log.warning("manifest or file refused, not loaded", extra={"ctx": {"manifest": r.manifest, "file": r.file or "-", "reason": r.reason}})
         if t.files_replaced or t.files_removed:
             notes.append(f"replaced {t.files_replaced}, removed {t.files_removed} file(s)")
         t.detail = "; ".join(notes)
@@ -188,8 +232,12 @@ def _plan(
     listed: set[str] = set()
     for m in manifests:
         for key in m.files:
-            if not key.startswith(prefix) or not key.endswith(".parquet"):
-                raise ValueError(f"manifest {m.key} lists {key!r}, not a {prefix}*.parquet file")
+            problem = curated_key_problem(dataset, key)
+            if problem is not None:
+                # refused alone: the other files (of this manifest too) still load, and the key
+                # never reaches the COPY template (whose value check would fail every load)
+                t.refused.append(Refusal(f"s3://{bucket}/{m.key}", key, problem))
+                continue
             url = f"s3://{bucket}/{key}"
             if url in listed:
                 continue

@@ -2,17 +2,81 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 from shoplake.aws import split_s3_uri
+from shoplake.settings import ROOT
 
 log = logging.getLogger(__name__)
 
 MANIFEST_PREFIX = "curated/_manifests"
+#: A curated file name: ``<source_id>-<n>.parquet`` (source_id = 16 hex digits, docs/contracts.md).
+FILE_NAME = re.compile(r"^[0-9a-f]{16}-[0-9]+\.parquet$")
+#: A partition value: a calendar date ``YYYY-MM-DD`` (4-digit year; a year 0 / BC date or a
+#: 5-digit year written by a bad timestamp is refused, docs/contracts.md "Curated data").
+PARTITION_VALUE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+@cache
+def _job_schemas() -> ModuleType:
+    """``jobs/shoplake_jobs/schemas.py`` (pure Python): the datasets' partition columns are the
+    job's rule, read from there rather than restated."""
+    name = "_shoplake_job_schemas"
+    spec = importlib.util.spec_from_file_location(name, ROOT / "jobs" / "shoplake_jobs" / "schemas.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def partition_column(dataset: str) -> str:
+    """The hive partition column of a curated dataset (``order_date`` / ``updated_date``)."""
+    return str(_job_schemas().get_dataset(dataset).partition)
+
+
+def curated_key_problem(dataset: str, key: str) -> str | None:
+    """Why ``key`` is not ``curated/<dataset>/<partition>=YYYY-MM-DD/<source_id>-<n>.parquet``
+    (None when it is): the loader refuses such a file alone (docs/contracts.md)."""
+    prefix = f"curated/{dataset}/"
+    if not key.startswith(prefix):
+        return f"not under {prefix}"
+    parts = key[len(prefix) :].split("/")
+    if len(parts) != 2:
+        return f"not <partition>/<file> under {prefix}"
+    directory, name = parts
+    column = partition_column(dataset)
+    column_name, eq, value = directory.partition("=")
+    if not eq or column_name != column:
+        return f"partition directory {directory!r} is not {column}=YYYY-MM-DD"
+    if not PARTITION_VALUE.match(value):
+        return f"partition value {value!r} is not a date YYYY-MM-DD"
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return f"partition value {value!r} is not a calendar date"
+    if not FILE_NAME.match(name):
+        return f"file name {name!r} is not <source_id>-<n>.parquet"
+    return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A manifest, or one file it lists, that the loader will not load, and why."""
+
+    manifest: str  # s3://bucket/curated/_manifests/...
+    file: str | None  # bucket-relative key; None when the whole manifest is refused
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +99,8 @@ def parse_manifest(key: str, doc: dict[str, Any], bucket: str) -> Manifest | Non
         return None
     files = []
     for name in doc.get("files", []):
+        if not isinstance(name, str):
+            raise ValueError(f"manifest {key} lists a file that is not a string: {name!r}")
         if name.startswith(("s3://", "s3a://")):
             file_bucket, name = split_s3_uri(name)
             if file_bucket != bucket:
@@ -58,22 +124,29 @@ def iter_objects(s3: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
         yield from page.get("Contents", [])
 
 
-def read_manifests(s3: Any, bucket: str, dataset: str) -> list[Manifest]:
-    """SUCCEEDED manifests of ``dataset``, oldest first (by S3 LastModified)."""
+def read_manifests(s3: Any, bucket: str, dataset: str) -> tuple[list[Manifest], list[Refusal]]:
+    """SUCCEEDED manifests of ``dataset``, oldest first (by S3 LastModified), and the manifests
+    refused (not JSON, another dataset, a file in another bucket): each refused on its own, so
+    one bad manifest never fails the others."""
     objects = [
         o
         for o in iter_objects(s3, bucket, f"{MANIFEST_PREFIX}/{dataset}/")
         if o["Key"].endswith(".json")
     ]
     objects.sort(key=lambda o: (o["LastModified"], o["Key"]))
-    out = []
+    out: list[Manifest] = []
+    refused: list[Refusal] = []
     for obj in objects:
+        url = f"s3://{bucket}/{obj['Key']}"
         body = s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
         try:
             doc = json.loads(body)
-        except ValueError as exc:
-            raise ValueError(f"manifest s3://{bucket}/{obj['Key']} is not valid JSON: {exc}") from exc
-        manifest = parse_manifest(obj["Key"], doc, bucket)
+            if not isinstance(doc, dict):
+                raise ValueError("not a JSON object")
+            manifest = parse_manifest(obj["Key"], doc, bucket)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            refused.append(Refusal(url, None, f"not a valid manifest: {type(exc).__name__}: {exc}"))
+            continue
         if manifest is None:
             log.info(
                 "manifest not SUCCEEDED: its files are not loaded",
@@ -81,12 +154,10 @@ def read_manifests(s3: Any, bucket: str, dataset: str) -> list[Manifest]:
             )
             continue
         if manifest.dataset != dataset:
-            raise ValueError(
-                f"manifest s3://{bucket}/{obj['Key']} is for dataset {manifest.dataset!r}, "
-                f"not {dataset!r}"
-            )
+            refused.append(Refusal(url, None, f"manifest is for dataset {manifest.dataset!r}, not {dataset!r}"))
+            continue
         out.append(manifest)
-    return out
+    return out, refused
 
 
 def etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:

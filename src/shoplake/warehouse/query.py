@@ -1,10 +1,21 @@
-"""``shoplake sql``: one read-only query against the warehouse of the current profile."""
+"""``shoplake sql``: one read-only query against the warehouse of the current profile.
+
+Read-only by construction, not by parsing (docs/contracts.md "shoplake sql"): locally the
+DuckDB file is attached READ_ONLY and the session is locked down before any user SQL runs
+(:func:`shoplake.warehouse.connection.lock_down`: no file, network or extension access, no
+configuration change), in both modes. The statement checks below only turn the common mistakes
+into a clear message; what DuckDB would run is never decided by them. On Snowflake the check
+and the analytics role's grants (SELECT only) are the guard.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -31,12 +42,15 @@ class NotReadOnly(wc.WarehouseError):
 
 
 def check_read_only(sql: str) -> None:
-    """Refuse anything but one query (SELECT/WITH/SHOW/DESCRIBE). The local DuckDB file is
-    also attached read-only; on Snowflake this check is the guard (plus the role's grants)."""
+    """Refuse anything but one query (SELECT/WITH/SHOW/DESCRIBE), parsed as Snowflake SQL.
+
+    On Snowflake this (plus the role's grants) is the guard; locally it only gives a clear
+    message early, the locked read-only DuckDB session is the guarantee."""
     try:
-        statements = [s for s in sqlglot.parse(sql, read="snowflake") if s is not None]
+        with _quiet_sqlglot():
+            statements = [s for s in sqlglot.parse(sql, read="snowflake") if s is not None]
     except sqlglot.errors.ParseError as exc:
-        raise NotReadOnly(f"cannot parse the query: {exc}") from exc
+        raise NotReadOnly(f"cannot parse the query: {_first_line(exc)}") from exc
     if len(statements) != 1:
         raise NotReadOnly(f"expected one statement, got {len(statements)}")
     (statement,) = statements
@@ -59,10 +73,29 @@ def query(
     ``native`` (local backend only) runs it as DuckDB SQL on the file directly: exact decimal
     aggregates (fakesnow 0.12 computes SUM/AVG of NUMBER as DOUBLE) and all of DuckDB's SQL.
     """
-    check_read_only(sql)
     s = settings or get_settings()
     if native:
         return _query_native(sql, s, lock_wait_s)
+    with _quiet_sqlglot():  # fakesnow parses it again: its fallback warnings are noise here
+        return _query_fakesnow(sql, s, lock_wait_s)
+
+
+@contextmanager
+def _quiet_sqlglot() -> Iterator[None]:
+    sqlglot_log = logging.getLogger("sqlglot")
+    level = sqlglot_log.level
+    sqlglot_log.setLevel(logging.ERROR)  # "falling back to parsing as a Command"
+    try:
+        yield
+    finally:
+        sqlglot_log.setLevel(level)
+
+
+def _query_fakesnow(sql: str, s: Settings, lock_wait_s: float) -> QueryResult:
+    check_read_only(sql)
+    if s.warehouse_backend == "duckdb":
+        _check_same_split(sql)
+    # read_only: the file attached READ_ONLY and the session locked down (connection.lock_down)
     conn = wc.connect(s, read_only=True, lock_wait_s=lock_wait_s)
     try:
         cur = conn.cursor()
@@ -75,12 +108,37 @@ def query(
     return QueryResult(columns, rows)
 
 
-def _query_native(sql: str, s: Settings, lock_wait_s: float) -> QueryResult:
+def _check_same_split(sql: str) -> None:
+    """Refuse a text that Snowflake SQL and DuckDB SQL split into different statements (``//``
+    starts a comment in Snowflake, it is integer division in DuckDB): ambiguous, so refused
+    rather than guessed. Only a clearer message: the locked session is the guarantee."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    try:
+        duck_count = len(con.extract_statements(sql))
+    except duckdb.Error:
+        return  # Snowflake-only syntax DuckDB cannot split: nothing to compare
+    finally:
+        con.close()
+    if duck_count != 1:
+        raise NotReadOnly(
+            f"ambiguous query: one statement as Snowflake SQL, {duck_count} as DuckDB SQL "
+            "(`//` starts a comment only in Snowflake); use `--` comments"
+        )
+
+
+#: Statement types ``--native`` runs, as DuckDB's own parser classifies them (SELECT covers
+#: WITH, FROM-first, VALUES, SHOW, DESCRIBE, SUMMARIZE).
+NATIVE_KINDS = ("SELECT", "EXPLAIN")
+
+
+def native_connection(s: Settings, lock_wait_s: float = 10.0) -> Any:
+    """A plain DuckDB connection on the warehouse file: attached READ_ONLY, current database
+    SHOPLAKE, locked down (:func:`shoplake.warehouse.connection.lock_down`); close it when done."""
     if s.warehouse_backend != "duckdb":
         raise wc.WarehouseError("--native needs the local DuckDB warehouse (warehouse_backend duckdb)")
     import duckdb
-
-    from shoplake.aws import s3fs_filesystem
 
     path = s.warehouse_file
     if not path.exists():
@@ -89,13 +147,40 @@ def _query_native(sql: str, s: Settings, lock_wait_s: float) -> QueryResult:
     try:
         wc._attach(con, path, read_only=True, lock_wait_s=lock_wait_s)
         con.execute(f"USE {wc.DATABASE}")
-        con.register_filesystem(s3fs_filesystem(s))
-        cur = con.execute(sql.strip().rstrip(";"))
+        wc.lock_down(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _query_native(sql: str, s: Settings, lock_wait_s: float) -> QueryResult:
+    import duckdb
+
+    con = native_connection(s, lock_wait_s)
+    try:
+        # split by the parser of the engine that runs it: no dialect disagreement on comments
+        try:
+            statements = con.extract_statements(sql)
+        except duckdb.Error as exc:
+            raise NotReadOnly(f"cannot parse the query: {_first_line(exc)}") from exc
+        if len(statements) != 1:
+            raise NotReadOnly(f"expected one statement, got {len(statements)}")
+        (statement,) = statements
+        kind = statement.type.name
+        if kind not in NATIVE_KINDS:
+            raise NotReadOnly(f"only queries are allowed, not {kind}")
+        cur = con.execute(statement)
         columns = [d[0] for d in cur.description or []]
         rows = [tuple(r) for r in cur.fetchall()]
     finally:
         con.close()
     return QueryResult(columns, rows)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -114,12 +199,37 @@ def to_json(result: QueryResult) -> str:
     return json.dumps(records, indent=1, default=str)
 
 
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV
+#: Injection": = + - @ TAB CR; ASVS 1.2.10 adds NUL).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def neutralise_cell(value: str) -> str:
+    """``value`` with a leading single quote if a spreadsheet would read it as a formula."""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        # only text: a numeric column (-5, a negative Decimal) stays a number
+        return neutralise_cell(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return _jsonable(value)
+
+
 def to_csv(result: QueryResult) -> str:
+    """RFC 4180 CSV; text cells neutralised against formula injection (:func:`neutralise_cell`).
+
+    Lines end with CRLF as RFC 4180 says: then a cell holding a CR (or LF) is quoted too (the
+    csv module quotes only the characters of its line terminator)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(result.columns)
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise_cell(c) for c in result.columns])
     for row in result.rows:
-        writer.writerow(["" if v is None else str(v) if isinstance(v, Decimal) else _jsonable(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return buffer.getvalue()
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shoplake.warehouse.manifests import Refusal
 
 
 @dataclass
@@ -17,6 +21,7 @@ class TableLoad:
     files_skipped: int = 0  # already loaded, same version
     files_missing: int = 0  # listed by a manifest but not in S3 (a replay in flight)
     files_removed: int = 0  # dropped by a newer manifest of the same source
+    refused: list[Refusal] = field(default_factory=list)  # bad manifests / keys, not loaded
     rows_loaded: int = 0
     rows_in: int = 0  # rows_written of the manifests whose files were loaded
     rows_quarantined: int = 0
