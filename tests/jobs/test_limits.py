@@ -302,3 +302,28 @@ def test_limit_failure_is_the_runs_error_line(tmp_path: Path) -> None:
     assert run_failure_reason("FAILED", "ValueError: boom") == "job_failed"
     assert run_failure_reason("TIMEOUT", None) == "job_timeout"
     shutil.rmtree(tmp_path / "lake", ignore_errors=True)
+
+
+@pytest.mark.parametrize("key,reason", [
+    ("raw/orders/ingest_date=2026-01-01/ORDERS_x.CSV.GZ", None),
+    ("raw/orders/ingest_date=2026-01-01/orders_x.Csv", None),
+    ("raw/customers/ingest_date=2026-01-01/Customers_x.JSONL.GZ", None),
+    ("raw/customers/ingest_date=2026-01-01/customers_x.JSON", None),
+    ("raw/products/ingest_date=2026-01-01/PRODUCTS_x.csv.gZ", None),
+    ("raw/orders/ingest_date=2026-01-01/ORDERS_x.CSV.ZIP", "bad_file_name"),
+    ("raw/orders/ingest_date=2026-01-01/orders_x.csv.gz.txt", "bad_file_name"),
+    ("raw/customers/ingest_date=2026-01-01/customers_x.CSV.GZ", "bad_file_name"),
+])
+def test_lambda_accepts_exactly_what_the_job_reads(key: str, reason: str | None) -> None:
+    """One suffix rule (shoplake_events): what the trigger accepts in any case, the job
+    decompresses by the same case-insensitive test."""
+    from shoplake_events import InvalidObject, RawObject, compression, validate
+
+    obj = RawObject("lake", key, 10, "v1")
+    if reason is None:
+        assert validate(obj) == key.split("/")[1]
+        assert (compression(key) == "gzip") == key.lower().endswith(".gz")
+    else:
+        with pytest.raises(InvalidObject) as info:
+            validate(obj)
+        assert info.value.reason == reason
