@@ -42,10 +42,10 @@ CHUNK = 4 * MiB
 class Limits:
     """Per-run limits; each is a job argument of the same name (``--max_expanded_bytes`` ...).
 
-    Defaults (why): 1 GiB expanded is ~10x the largest raw file the lake expects (a 2M-row
-    orders file is ~150 MB) and what the DuckDB engine's line split holds in 4 GB (measured
-    ~2.7x the text size at peak); 1 MiB per line is ~1000x a real record; 64 fields is ~5x the
-    widest dataset (orders: 9 columns) and leaves room for extra columns, which are ignored.
+    Defaults (why): 1 GiB expanded is ~5x the largest raw file the lake expects (a 2M-row
+    orders file is ~200 MB) and what the DuckDB engine's line split holds in 4 GB (measured
+    ~2.7x the text size at peak); 1 MiB per line is ~1000x a real record; 64 fields is ~6x the
+    widest dataset (orders: 10 columns) and leaves room for extra columns, which are ignored.
     """
 
     max_expanded_bytes: int = GiB
