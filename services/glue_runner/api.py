@@ -7,6 +7,7 @@ Each handler takes the decoded request body and returns the response body, or ra
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable
@@ -42,6 +43,18 @@ def _require(body: dict[str, Any], key: str, kind: type = str) -> Any:
     if value is None or value == "" or not isinstance(value, kind):
         raise GlueError("InvalidInputException", f"{key} is required and must be a {kind.__name__}")
     return value
+
+
+def _minutes(value: Any) -> int | None:
+    """A Timeout in minutes, or None when unset. CloudFormation passes a ``!Ref`` parameter
+    as a string (MiniStack stores ``"60"``); Glue accepts it, so the runner does too."""
+    if value is None:
+        return None
+    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise GlueError("InvalidInputException", "Timeout must be a positive number of minutes")
+    return int(value)
 
 
 def _page(items: list[Any], body: dict[str, Any], default: int = 100) -> tuple[list[Any], str | None]:
@@ -119,9 +132,7 @@ class GlueApi:
         runs = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns", 1)
         if not isinstance(runs, int) or runs < 1:
             raise GlueError("InvalidInputException", "MaxConcurrentRuns must be a positive integer")
-        timeout = job.get("Timeout")
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-            raise GlueError("InvalidInputException", "Timeout must be a positive number of minutes")
+        _minutes(job.get("Timeout"))
 
     def CreateJob(self, body: dict[str, Any]) -> dict[str, Any]:
         name = _require(body, "Name")
@@ -191,9 +202,7 @@ class GlueApi:
             **run_args,
             **(job.get("NonOverridableArguments") or {}),
         }
-        timeout = body.get("Timeout", job.get("Timeout"))
-        if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-            raise GlueError("InvalidInputException", "Timeout must be a positive number of minutes")
+        timeout = _minutes(body.get("Timeout", job.get("Timeout")))
         run_id = f"jr_{secrets.token_hex(32)}"
         ts = now()
         run: dict[str, Any] = {

@@ -103,3 +103,19 @@ def test_unknown_operation_through_boto3(glue: Any) -> None:
     with pytest.raises(ClientError) as err:
         glue.get_crawler(Name="x")
     assert err.value.response["Error"]["Code"] == "UnknownOperationException"
+
+
+@pytest.mark.parametrize(("value", "minutes"), [(None, None), (60, 60), ("60", 60), (" 5 ", 5), (1.5, 1)])
+def test_timeout_minutes_accepts_cloudformation_strings(value: Any, minutes: int | None) -> None:
+    # a CloudFormation `!Ref` parameter reaches the job definition as a string
+    from glue_runner.api import _minutes
+
+    assert _minutes(value) == minutes
+
+
+@pytest.mark.parametrize("value", [0, -1, "0", "-3", "sixty", "", True, [], {}])
+def test_timeout_minutes_rejects_non_positive(value: Any) -> None:
+    from glue_runner.api import GlueError, _minutes
+
+    with pytest.raises(GlueError, match="positive number of minutes"):
+        _minutes(value)
