@@ -150,7 +150,7 @@ def test_one_megabyte_bomb_fails_cleanly_with_bounded_memory(tmp_path: Path) -> 
     err = log.read_text()
     assert code != 0, err[-2000:]
     assert "LimitExceededError: limit_exceeded: " in err.strip().splitlines()[-1]
-    assert rss_mib < 600, f"peak RSS {rss_mib} MiB"
+    assert rss_mib < 400, f"peak RSS {rss_mib} MiB"  # ~120 measured; the unbounded job: 2.6 GiB at 256 MiB
     _assert_nothing_left(lake, scratch)
 
 
