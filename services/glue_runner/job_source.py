@@ -17,6 +17,7 @@ template asks for a limit no burst reaches); its global slot cap still queues th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -35,6 +36,25 @@ JOB_OPERATIONS = frozenset({
 })
 
 
+#: Numeric job fields: Glue answers them as numbers, but MiniStack keeps what CloudFormation
+#: passed, and a ``!Ref`` parameter is a string (``"60"``). boto3 rejects a string when the
+#: definition is sent back (UpdateJob), so the runner answers them typed, as Glue does.
+_INT_FIELDS = ("Timeout", "MaxRetries", "NumberOfWorkers", "AllocatedCapacity")
+_FLOAT_FIELDS = ("MaxCapacity",)
+
+
+def _typed_numbers(job: dict[str, Any]) -> None:
+    for key, kind in [*((k, int) for k in _INT_FIELDS), *((k, float) for k in _FLOAT_FIELDS)]:
+        value = job.get(key)
+        if isinstance(value, str):
+            # a value that is no number is left as it is: StartJobRun reports it clearly
+            with contextlib.suppress(ValueError):
+                job[key] = kind(value)
+    runs = (job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns")
+    if isinstance(runs, str) and runs.isdigit():
+        job["ExecutionProperty"]["MaxConcurrentRuns"] = int(runs)
+
+
 class EmulatorJobs:
     """Job definitions in the Glue API at ``endpoint`` (the AWS JSON 1.1 protocol, signed
     with the process's AWS credentials, as the AWS CLI would send it)."""
@@ -49,6 +69,13 @@ class EmulatorJobs:
         self._session.trust_env = False  # loopback / compose network: never through a proxy
 
     def call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = self._call(operation, body)
+        for job in [answer.get("Job"), *answer.get("Jobs", [])]:
+            if isinstance(job, dict):
+                _typed_numbers(job)
+        return answer
+
+    def _call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
         if operation == "ListJobs":
             names, token = _page(sorted(j["Name"] for j in self._all_jobs()), body)
             return {"JobNames": names, **({"NextToken": token} if token else {})}
@@ -95,8 +122,10 @@ class EmulatorJobs:
 
     def get_job(self, name: str) -> dict[str, Any] | None:
         try:
-            return self._send("GetJob", {"JobName": name})["Job"]
+            job = self._send("GetJob", {"JobName": name})["Job"]
         except GlueError as exc:
             if exc.code == "EntityNotFoundException":
                 return None
             raise
+        _typed_numbers(job)
+        return job

@@ -27,6 +27,7 @@ from typing import Any
 import psutil
 import requests
 
+from shoplake import private
 from shoplake.settings import ROOT, Settings, read_stack_file, stack_file
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def _wait_healthy(comp: Component, proc: subprocess.Popen[bytes], log_path: Path
 
 @contextlib.contextmanager
 def _lock(home: Path) -> Iterator[None]:
-    home.mkdir(parents=True, exist_ok=True)
+    private.private_dir(home)
     with open(home / "stack.lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -279,6 +280,7 @@ def _start(comp: Component, state: dict[str, Any], settings: Settings,
             stdin=subprocess.DEVNULL,
             cwd=str(ROOT),
             process_group=state["pgid"] or 0,
+            umask=private.UMASK,  # what the components write into the state folder is private
         )
     if state["pgid"] is None:
         state["pgid"] = proc.pid
@@ -315,6 +317,8 @@ def up(settings: Settings, echo: Callable[[str], None] = print,
     unhealthy, on their own ports; ``state["restarted"]`` names what it started.
     """
     with _lock(settings.home):
+        # a state folder made before it was private (0755, 0644 files) is repaired here
+        private.harden(settings)
         state = running_state(settings)
         if state:
             return _converge(settings, state, echo, only)

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from shoplake import pii, private
 from shoplake.settings import ROOT, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def dbt_env(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[
     env = dict(os.environ)
     env["SHOPLAKE_WAREHOUSE_PATH"] = str(Path(settings.warehouse_file).resolve())
     env["SHOPLAKE_DBT_TARGET"] = settings.dbt_target
+    # the PII hashes' key, as the HMAC's padded keys (dbt/macros/pii.sql)
+    env.update(pii.dbt_env(pii.key(settings)))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DO_NOT_TRACK", "1")
     # a PYTHONPATH that contains the repository root would expose dbt/ as a package
@@ -90,7 +93,7 @@ def run_dbt(
     settings = settings or get_settings()
     args = list(args)
     if settings.dbt_target == "local":
-        Path(settings.warehouse_file).parent.mkdir(parents=True, exist_ok=True)
+        private.private_dir(Path(settings.warehouse_file).parent)
     cmd = dbt_command(args, settings)
     log.info("running %s", " ".join(cmd))
     from shoplake.warehouse.writer_lock import writer_lock
@@ -103,6 +106,7 @@ def run_dbt(
             text=True,
             capture_output=capture_output,
             check=False,
+            umask=private.UMASK,  # dbt-duckdb may create the warehouse file (raw PII)
         )
     if check and result.returncode != 0:
         if capture_output:

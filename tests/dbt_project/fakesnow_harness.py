@@ -30,6 +30,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DBT_DIR = HERE.parents[1] / "dbt"
+TEST_PII_KEY = b"fakesnow-test-key-0123456789abcdef"
 _TEMP = re.compile(r"(create\s+(?:or\s+replace\s+)?)temporary\s+(table|view)", re.I)
 
 
@@ -51,6 +52,10 @@ def main(db_dir: str, target_dir: str, result_json: str) -> int:
         DBT_LOG_PATH=target_dir,
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+    # the PII key's padded keys, as `shoplake transform` passes them (test key, not a secret)
+    from shoplake import pii
+
+    os.environ.update(pii.dbt_env(TEST_PII_KEY))
     import fakesnow
     import snowflake.connector
     from dbt.cli.main import dbtRunner

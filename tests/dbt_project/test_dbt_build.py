@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from shoplake import pii as pii_key
 from shoplake.settings import load_settings
 from shoplake.transform import run_dbt
 
@@ -215,12 +217,25 @@ def test_dim_customers_scd2_history(scenario):
     assert len(rows) == 4
 
 
-def test_no_raw_pii_in_persisted_models(scenario, raw_data):
-    pii = set()
+def _email_variants(raw_data) -> set[str]:
+    out = set()
     for c in raw_data.DAY1["customers"] + raw_data.DAY2["customers"]:
-        pii |= {c["email"], c["email"].lower(), c["first_name"], c["last_name"]}
+        e = c["email"]
+        out |= {e, e.lower(), e.upper(), e.strip(), e.strip().lower(), e + "\n"}
+    return out
+
+
+def test_no_raw_pii_in_persisted_models(scenario, raw_data):
+    emails = _email_variants(raw_data)
+    pii = set(emails)
+    for c in raw_data.DAY1["customers"] + raw_data.DAY2["customers"]:
+        pii |= {c["first_name"], c["last_name"]}
         if c["phone"]:
             pii.add(c["phone"])
+    # the unkeyed hashes re-identify a customer by hashing candidate addresses: never stored
+    for e in emails:
+        for h in (hashlib.sha256, hashlib.sha512, hashlib.sha1, hashlib.md5):
+            pii |= {h(e.encode()).hexdigest(), h(e.encode()).hexdigest().upper()}
     tables = query(
         scenario,
         "select table_schema, table_name from information_schema.tables "
@@ -235,9 +250,49 @@ def test_no_raw_pii_in_persisted_models(scenario, raw_data):
             "select email_hash, email_domain, phone_masked from analytics.dim_customers "
             "where customer_id = 'C1'"
         ).fetchall()
-    assert masked == [
-        (hashlib.sha256(b"ann@example.com").hexdigest(), "example.com", "**********67")
-    ]
+    key = pii_key.key(scenario["settings"])
+    assert masked == [(pii_key.digest(key, "ann@example.com"), "example.com", "**********67")]
+
+
+def test_email_hash_is_the_hmac_with_the_same_key_across_runs(scenario):
+    """Every version in the snapshot (built by two runs) and every current row is the HMAC
+    of the normalised address under this deployment's key, stable from run to run."""
+    key = pii_key.key(scenario["settings"])
+    emails = {"C1": ["ann@example.com"], "C2": ["bob@old-mail.org", "bob@new-mail.net"],
+              "C3": ["cy@example.com"]}
+    rows = query(scenario, "select customer_id, email_hash from snapshots.snp_shop__customers")
+    assert sorted(rows) == sorted((c, pii_key.digest(key, e)) for c, es in emails.items() for e in es)
+    current = dict(query(scenario, "select customer_id, email_hash from analytics.dim_customers "
+                                   "where is_current"))
+    assert current == {c: pii_key.digest(key, es[-1]) for c, es in emails.items()}
+
+
+def _show_hash(settings, target: Path, env: dict[str, str] | None = None):
+    return run_dbt(
+        ["show", "--inline", "select {{ shoplake.hash_pii(\"'ann@example.com'\") }} as h", "--output", "json"],
+        settings, check=False, capture_output=True,
+        env={"DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target / "logs"), **(env or {})},
+    )
+
+
+def test_two_deployments_hash_differently_and_no_key_fails_clearly(scenario, tmp_path):
+    """The key is per deployment (state folder): another home, another key, other hashes."""
+    s1 = scenario["settings"]
+    s2 = load_settings(warehouse_path=tmp_path / "other" / "warehouse.duckdb", dbt_target="local",
+                       home=tmp_path / "other")
+    k1, k2 = pii_key.key(s1), pii_key.key(s2)
+    assert k1 != k2 and pii_key.key(s2) == k2  # generated once, then read back
+    assert stat.S_IMODE((tmp_path / "other" / pii_key.KEY_FILE).stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "other").stat().st_mode) == 0o700
+    out1 = _show_hash(s1, tmp_path / "t1")
+    out2 = _show_hash(s2, tmp_path / "t2")
+    assert out1.returncode == out2.returncode == 0, (out1.stdout + out2.stdout)[-3000:]
+    assert pii_key.digest(k1, "ann@example.com") in out1.stdout
+    assert pii_key.digest(k2, "ann@example.com") in out2.stdout
+    assert pii_key.digest(k1, "ann@example.com") != pii_key.digest(k2, "ann@example.com")
+    # dbt run without the padded keys (not through shoplake): a one-line error, no hash
+    bad = _show_hash(s1, tmp_path / "t3", {pii_key.INNER_ENV: "", pii_key.OUTER_ENV: ""})
+    assert bad.returncode != 0 and "SHOPLAKE_PII_HMAC_INNER/OUTER are not set" in bad.stdout
 
 
 def test_marts(scenario):

@@ -5,6 +5,7 @@ See fakesnow_harness.py for the shims and what fakesnow cannot run (MERGE)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -43,7 +44,7 @@ def test_prod_target_builds_on_fakesnow(tmp_path, raw_data):
     assert usd["O2-1"] == (Decimal("23.29"), True)  # EUR on Saturday, Friday's rate
     assert usd["O3-1"] == (Decimal("29.29"), True)  # GBP on Sunday
     assert usd["O4-1"] == (None, False)  # CHF: no rate
-    # sha2(..., 256) on Snowflake = sha256 on DuckDB; phone masked the same way
+    # the Snowflake HMAC (sha2/sha2_binary over binaries) = Python's hmac; phone masked the same way
     c1 = next(r for r in summary["dim_customers"] if r[0] == "C1")
-    assert c1[1] == hashlib.sha256(b"ann@example.com").hexdigest()
+    assert c1[1] == hmac.new(b"fakesnow-test-key-0123456789abcdef", b"ann@example.com", hashlib.sha256).hexdigest()
     assert c1[2] == "**********67"

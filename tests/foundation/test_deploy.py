@@ -137,8 +137,16 @@ def test_destroy_keeps_buckets_with_data_unless_forced(fresh_emulator: Settings)
     assert live == []
     assert s3.head_object(Bucket=s.lake_bucket, Key="raw/orders/ingest_date=2026-01-01/keep.csv")
     assert any("kept s3://shoplake-lake" in line for line in lines)
+    # the PII hashing key outlives the stack like the lake (a new key changes every hash)
+    sm = aws.client("secretsmanager", s)
+    assert len(sm.get_secret_value(SecretId="shoplake/pii-hmac-key")["SecretString"]) == 64
+    assert any("kept secret shoplake/pii-hmac-key" in line for line in lines)
+    key_id = sm.describe_secret(SecretId="shoplake/pii-hmac-key")["KmsKeyId"]
     destroy(s, echo=_quiet, force=True)
+    key = aws.client("kms", s).describe_key(KeyId=key_id)["KeyMetadata"]
+    assert key["KeyState"] == "PendingDeletion"
     names = {b["Name"] for b in s3.list_buckets()["Buckets"]}
     assert not names & {s.lake_bucket, s.artifacts_bucket}
+    assert "shoplake/pii-hmac-key" not in {x["Name"] for x in sm.list_secrets()["SecretList"]}
     assert _deploy(s).changes  # a clean account deploys from scratch again
     assert _stack_status(s) == "CREATE_COMPLETE"

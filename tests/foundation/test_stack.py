@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import time
 from pathlib import Path
 
+import duckdb
 import psutil
 import pytest
 from click.testing import CliRunner
@@ -17,6 +19,10 @@ from shoplake.cli import cli
 from shoplake.settings import load_settings, read_stack_file
 
 pytestmark = pytest.mark.slow
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
 
 
 def _quiet(_: str) -> None:
@@ -29,11 +35,25 @@ def test_up_status_second_up_down_leaves_nothing(tmp_path: Path, monkeypatch: py
     from shoplake.settings import get_settings
 
     get_settings.cache_clear()
+    # a state folder from before it was private: 0755 folder, 0644 warehouse and Airflow db
+    tmp_path.chmod(0o755)
+    duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
+    (tmp_path / "airflow").mkdir(mode=0o755)
+    (tmp_path / "airflow" / "airflow.db").write_bytes(b"")
+    for f in ("warehouse.duckdb", "airflow/airflow.db"):
+        (tmp_path / f).chmod(0o644)
     runner = CliRunner()
     try:
         r = runner.invoke(cli, ["up"])  # provisioned: status checks the event path too
         assert r.exit_code == 0, r.output
         assert "event path delivers" in r.output
+        # up repaired it; what the components wrote since (the emulator's S3 data holds raw
+        # objects) is private from creation (their umask)
+        assert [_mode(tmp_path / p) for p in ("", "airflow", "warehouse.duckdb", "airflow/airflow.db")] == [
+            0o700, 0o700, 0o600, 0o600]
+        written = [p for p in (tmp_path / "emulator").rglob("*") if p.is_file()]
+        assert written and all(_mode(p) & 0o077 == 0 for p in written), [
+            (p, oct(_mode(p))) for p in written if _mode(p) & 0o077]
         state = read_stack_file(tmp_path)
         pgid = state["pgid"]
         assert {"emulator", "glue-runner", "fx-api"} <= set(state["components"])

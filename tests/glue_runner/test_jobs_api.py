@@ -119,3 +119,14 @@ def test_timeout_minutes_rejects_non_positive(value: Any) -> None:
 
     with pytest.raises(GlueError, match="positive number of minutes"):
         _minutes(value)
+
+
+def test_emulator_job_definitions_are_answered_with_typed_numbers() -> None:
+    # MiniStack keeps CloudFormation's strings; boto3 refuses them when sent back (UpdateJob)
+    from glue_runner.job_source import _typed_numbers
+
+    job = {"Timeout": "60", "MaxRetries": "0", "MaxCapacity": "2", "NumberOfWorkers": 2,
+           "ExecutionProperty": {"MaxConcurrentRuns": "3"}, "Description": "7"}
+    _typed_numbers(job)
+    assert job == {"Timeout": 60, "MaxRetries": 0, "MaxCapacity": 2.0, "NumberOfWorkers": 2,
+                   "ExecutionProperty": {"MaxConcurrentRuns": 3}, "Description": "7"}

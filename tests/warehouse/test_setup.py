@@ -7,6 +7,7 @@ fake cursor that answers DESC INTEGRATION the way Snowflake documents it. The lo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,24 @@ def test_account_sql_has_the_objects_deploy_runs() -> None:
     # the analyst role reads the marts only: the staging views carry raw PII
     analyst = [s for s in account if s.endswith("TO ROLE SHOPLAKE_ANALYST")]
     assert analyst and not any("STAGING" in s or ".RAW" in s for s in analyst)
+
+
+def test_analyst_grants_are_an_allow_list_of_the_marts() -> None:
+    """The staging views carry raw PII (issue 12, finding 10): every grant to the analyst role
+    names the warehouse, the database's USAGE or schema ANALYTICS, never a database-wide or
+    account-wide object set (which would include STAGING, RAW and any schema made later)."""
+    account = [" ".join(s.rstrip(";").split()) for s in sqlfiles.section_statements(setup.ACCOUNT_SQL, "account")]
+    analyst = [s for s in account if "SHOPLAKE_ANALYST" in s and s.startswith("GRANT ")]
+    allowed = re.compile(
+        r"GRANT USAGE ON WAREHOUSE SHOPLAKE_WH TO ROLE SHOPLAKE_ANALYST"
+        r"|GRANT USAGE ON DATABASE SHOPLAKE TO ROLE SHOPLAKE_ANALYST"
+        r"|GRANT USAGE ON SCHEMA SHOPLAKE\.ANALYTICS TO ROLE SHOPLAKE_ANALYST"
+        r"|GRANT SELECT ON (ALL|FUTURE) (TABLES|VIEWS) IN SCHEMA SHOPLAKE\.ANALYTICS TO ROLE SHOPLAKE_ANALYST"
+        r"|GRANT ROLE SHOPLAKE_ANALYST TO ROLE SYSADMIN")
+    assert len(analyst) == 8
+    assert all(allowed.fullmatch(s) for s in analyst), [s for s in analyst if not allowed.fullmatch(s)]
+    # nothing is granted to PUBLIC, and the analyst role is granted to no other role or user
+    assert not any(s.endswith("TO ROLE PUBLIC") for s in account)
 
 
 def test_local_deploy_runs_the_same_table_files_through_fakesnow(tmp_path: Path) -> None:

@@ -80,6 +80,29 @@ def destroy(settings: Settings, echo: Callable[[str], None] = print, *, force: b
     s3 = aws.client("s3", settings)
     for bucket in (settings.lake_bucket, settings.artifacts_bucket):
         _remove_bucket(s3, bucket, echo, force=force)
+    _remove_pii_key(settings, echo, force=force)
+
+
+def _remove_pii_key(settings: Settings, echo: Callable[[str], None], *, force: bool) -> None:
+    """The PII key is retained like the lake (a new one changes every email_hash)."""
+    from botocore.exceptions import ClientError
+
+    from shoplake.pii import secret_name
+
+    sm = aws.client("secretsmanager", settings)
+    name = secret_name(settings)
+    try:
+        described = sm.describe_secret(SecretId=name)
+    except ClientError:
+        return  # never created, or already deleted
+    if not force:
+        echo(f"kept secret {name}: the PII hashing key (`shoplake destroy --force` deletes it)")
+        return
+    sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+    echo(f"deleted secret {name}")
+    if described.get("KmsKeyId"):  # its own KMS key, retained with it (PiiKeyEncryptionKey)
+        aws.client("kms", settings).schedule_key_deletion(KeyId=described["KmsKeyId"], PendingWindowInDays=7)
+        echo(f"scheduled the deletion of its KMS key {described['KmsKeyId']} (7 days)")
 
 
 def _remove_bucket(s3: object, bucket: str, echo: Callable[[str], None], *, force: bool) -> None:

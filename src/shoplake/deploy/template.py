@@ -65,6 +65,10 @@ _REF = {
     "AWS::Lambda::Function": lambda p, c: p["FunctionName"],
     "AWS::Glue::Job": lambda p, c: p["Name"],
     "AWS::Events::Rule": lambda p, c: p["Name"],
+    # a generated id, not known before the create: a stable stand-in
+    "AWS::KMS::Key": lambda p, c: "kms-key-id",
+    # AWS appends a random six-character suffix to the ARN; not renderable, left off
+    "AWS::SecretsManager::Secret": lambda p, c: f"arn:aws:secretsmanager:{c['AWS::Region']}:{c['AWS::AccountId']}:secret:{p['Name']}",
 }
 _ARN = {
     "AWS::S3::Bucket": lambda p, c: f"arn:aws:s3:::{p['BucketName']}",
@@ -212,6 +216,8 @@ def policy_documents(rendered: Rendered) -> list[tuple[str, str, dict[str, Any]]
             docs.append((logical, "resource policy", props["PolicyDocument"]))
         elif rtype == "AWS::Lambda::Permission":
             docs.append((logical, "lambda permission", props))
+        elif rtype == "AWS::KMS::Key":
+            docs.append((logical, "key policy", props["KeyPolicy"]))
     return docs
 
 

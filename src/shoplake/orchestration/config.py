@@ -21,6 +21,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from shoplake import private
 from shoplake.settings import ROOT, Settings
 
 ADMIN_USER = "admin"
@@ -34,7 +35,7 @@ def airflow_home(settings: Settings) -> Path:
 
 def _secret_file(path: Path, make: Any) -> str:
     """Read ``path``, or create it once (mode 0600) with ``make()``; returns its content."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private.private_dir(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -96,8 +97,8 @@ def airflow_env(
     dags_folder: Path = DAGS_FOLDER,
 ) -> dict[str, str]:
     """Environment variables for every Airflow process (and for in-process ``dag.test()``)."""
-    home = airflow_home(settings)
-    home.mkdir(parents=True, exist_ok=True)
+    private.state_dir(settings)
+    home = private.private_dir(airflow_home(settings))
     jwt_secret = _secret_file(home / "jwt-secret", lambda: secrets.token_urlsafe(64))
     env = {
         "AIRFLOW_HOME": str(home),

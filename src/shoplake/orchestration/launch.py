@@ -28,6 +28,8 @@ from typing import Any
 
 import requests
 
+from shoplake import private
+
 log = logging.getLogger("shoplake.orchestration.launch")
 
 POOL = "warehouse"
@@ -54,7 +56,9 @@ def migrate(env: dict[str, str] | None = None, timeout: float = 300) -> bool:
         if marker.exists():
             return False
         log.info("airflow db migrate (%s)", env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"))
-        subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, timeout=timeout)
+        # airflow.db holds the connections (and their secrets): created 0600
+        subprocess.run([airflow_bin(), "db", "migrate"], env=env, check=True, timeout=timeout,
+                       umask=private.UMASK)
         # one slot: DuckDB allows one writer; the DAGs' warehouse tasks queue for it
         subprocess.run([airflow_bin(), "pools", "set", POOL, "1", "warehouse writers (DuckDB: one)"],
                        env=env, check=True, timeout=timeout)

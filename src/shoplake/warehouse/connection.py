@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from shoplake import private
 from shoplake.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -87,13 +88,14 @@ def _connect_fakesnow(s: Settings, *, read_only: bool, lock_wait_s: float) -> An
     path = Path(s.warehouse_file)
     if read_only and not path.exists():
         raise WarehouseError(f"no warehouse at {path}: run `shoplake load` first")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private.private_dir(path.parent)
 
     fs = FakeSnow(create_database_on_connect=False, create_schema_on_connect=False)
     duck = fs.duck_conn
     try:
         _attach(duck, path, read_only=read_only, lock_wait_s=lock_wait_s)
         if not read_only:
+            private.restrict([path, path.with_name(path.name + ".wal")])  # raw PII
             # what fakesnow itself runs when it creates a database (all IF NOT EXISTS / OR REPLACE)
             duck.execute(info_schema.per_db_creation_sql(DATABASE))
             duck.execute(macros.creation_sql(DATABASE))

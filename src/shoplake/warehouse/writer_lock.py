@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+from shoplake import private
 from shoplake.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ def writer_lock(settings: Settings, timeout: float = 1800.0, what: str = "write"
         yield
         return
     path = settings.warehouse_file.with_suffix(".writer.lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private.private_dir(path.parent)
     with open(path, "a+") as fh:
         deadline = time.monotonic() + timeout
         waited = False
