@@ -3,11 +3,13 @@
     spark-submit --py-files shoplake_jobs.zip jobs/cleanse.py --dataset orders \
         --source_uri s3://lake/raw/orders/ingest_date=2026-01-01/orders.csv \
         --source_version v1 --lake_bucket shoplake-lake --JOB_NAME shoplake-cleanse-orders
-    SHOPLAKE_JOB_ENGINE=duckdb PYTHONPATH=jobs python jobs/cleanse.py ...   # no JVM
+    SHOPLAKE_JOB_ENGINE=duckdb PYTHONPATH=jobs:lambdas/shared python jobs/cleanse.py ...   # no JVM
 
 The engine comes from ``SHOPLAKE_JOB_ENGINE`` (``spark``, the default, is what Glue runs;
 ``duckdb`` runs the same transforms on DuckDB through sqlframe). Prints the manifest (the
-run summary) as JSON; on failure raises, and nothing new is visible in the lake.
+run summary) as JSON; on failure raises, and nothing new is visible in the lake. Optional
+limits: ``--max_expanded_bytes``, ``--max_line_bytes``, ``--max_fields``, ``--memory_limit``
+(docs/contracts.md "Limits"); a run over one fails with ``limit_exceeded: ...``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,20 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from types import FrameType
 
 from shoplake_jobs import run
 from shoplake_jobs.glue import GlueRun, job_args
+from shoplake_jobs.limits import Limits
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (a stopped or timed-out run) unwinds like an error, so every ``finally``
+    removes the run's scratch (the default action would exit without running them)."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str]) -> dict:
@@ -28,7 +40,10 @@ def main(argv: list[str]) -> dict:
         stream=sys.stderr,  # stdout carries the run summary only
         force=True,
     )
+    if threading.current_thread() is threading.main_thread():  # signal handlers live there
+        signal.signal(signal.SIGTERM, _terminate)
     args = job_args(argv)
+    limits = Limits.from_args(args)
     engine = os.environ.get("SHOPLAKE_JOB_ENGINE", "spark").lower()
     job_name = args["JOB_NAME"] or "shoplake-cleanse"
     kwargs = {
@@ -38,6 +53,7 @@ def main(argv: list[str]) -> dict:
         "lake": args["lake_bucket"],
         "job_name": job_name,
         "run_id": args["JOB_RUN_ID"],
+        "limits": limits,
     }
     if engine == "duckdb":
         return run("duckdb", **kwargs)

@@ -9,7 +9,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 JOB_ARGS = ["JOB_NAME", "dataset", "source_uri", "source_version", "lake_bucket"]
-OPTIONAL_ARGS = {"JOB_RUN_ID": None, "source_version": None}
+#: limits (shoplake_jobs.limits.Limits): absent -> the documented default
+LIMIT_ARGS = ["max_expanded_bytes", "max_line_bytes", "max_fields", "memory_limit"]
+OPTIONAL_ARGS = {"JOB_RUN_ID": None, "source_version": None, **dict.fromkeys(LIMIT_ARGS)}
 
 
 def resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
@@ -40,9 +42,10 @@ def resolved_options(argv: list[str], names: list[str]) -> dict[str, str]:
 
 
 def job_args(argv: list[str]) -> dict[str, str | None]:
-    """The cleanse job's arguments; ``--JOB_RUN_ID`` and ``--source_version`` may be absent."""
+    """The cleanse job's arguments; ``--JOB_RUN_ID``, ``--source_version`` and the limits may
+    be absent."""
     present = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
-    wanted = [n for n in [*JOB_ARGS, "JOB_RUN_ID"] if n in present or n not in OPTIONAL_ARGS]
+    wanted = [n for n in [*JOB_ARGS, "JOB_RUN_ID", *LIMIT_ARGS] if n in present or n not in OPTIONAL_ARGS]
     args: dict[str, str | None] = dict(OPTIONAL_ARGS)
     args.update(resolved_options(argv, wanted))
     return args

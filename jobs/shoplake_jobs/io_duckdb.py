@@ -8,7 +8,6 @@ to the lake (a local directory or S3 via boto3: DuckDB's httpfs is not used).
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import shutil
@@ -16,8 +15,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from shoplake_events import compression
+
+from shoplake_jobs.limits import LimitExceededError, Limits, scan
 from shoplake_jobs.schemas import Dataset
-from shoplake_jobs.storage import download_source, is_s3
+from shoplake_jobs.storage import is_s3
 
 log = logging.getLogger(__name__)
 DataFrame = Any
@@ -26,39 +28,50 @@ DataFrame = Any
 class DuckDBIO:
     engine = "duckdb"
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, limits: Limits | None = None) -> None:
         import duckdb
         from sqlframe.duckdb import DuckDBSession
 
+        self.limits = limits or Limits()
+        # all scratch (decoded copies, staging, DuckDB's spill files) is under this one folder,
+        # removed by close() on every exit path (the entry script turns SIGTERM into an exit)
+        self.tmp = tempfile.mkdtemp(prefix="shoplake-duckdb-")
         self.conn = duckdb.connect()
         self.conn.execute("SET TimeZone = 'UTC'")
         self.conn.execute("SET preserve_insertion_order = false")
+        # a memory bound: past it DuckDB spills to scratch or raises OutOfMemoryException
+        # (-> limit_exceeded), instead of growing until the kernel kills the process
+        self.conn.execute(f"SET memory_limit = '{_q(self.limits.memory_limit)}'")
+        self.conn.execute(f"SET temp_directory = '{_q(os.path.join(self.tmp, 'spill'))}'")
         if threads:
             self.conn.execute(f"SET threads = {int(threads)}")
         self.session = DuckDBSession(conn=self.conn)
-        self.tmp = tempfile.mkdtemp(prefix="shoplake-duckdb-")
         self._n = 0
 
     # --- reading ---------------------------------------------------------------------------
-    def read_lines(self, uri: str) -> DataFrame:
-        """``(_line_no, _raw)``: the physical lines of a text file (``.gz``: gunzipped).
+    def read_lines(self, uri: str, fmt: str = "csv") -> DataFrame:
+        """``(_line_no, _raw)``: the physical lines of a text file (gzip: gunzipped).
 
-        DuckDB reads and splits a clean UTF-8 file itself; a gzip file or one with invalid
-        UTF-8 is decoded in Python first (invalid bytes -> U+FFFD) into a temporary file.
+        The object is checked against the limits in one streaming pass (:func:`limits.scan`).
+        DuckDB reads and splits a clean local UTF-8 file itself; an S3 object, a gzip file or
+        one with invalid UTF-8 is decoded by that pass (invalid bytes -> U+FFFD) into a
+        temporary file.
         """
         import duckdb
 
-        path = download_source(uri, self.tmp) if is_s3(uri) else uri
-        if not os.path.isfile(path):
+        if not is_s3(uri) and not os.path.isfile(uri):
             raise FileNotFoundError(f"source not found: {uri!r}")
         name = self._name("lines")
-        if path.endswith(".gz"):
-            path = self._clean_copy(path)
+        if is_s3(uri) or compression(uri):
+            path = self._clean_copy(uri, fmt)
+        else:
+            scan(uri, self.limits, fmt)
+            path = uri
         try:
             self._split_lines(name, path)
         except duckdb.InvalidInputException as exc:  # invalid UTF-8
             log.warning("%s is not valid UTF-8 (%s): invalid bytes become U+FFFD", uri, exc)
-            self._split_lines(name, self._clean_copy(path))
+            self._split_lines(name, self._clean_copy(path, fmt))
         return self.session.table(name)
 
     def _split_lines(self, name: str, path: str) -> None:
@@ -79,14 +92,12 @@ class DuckDBIO:
             f"UPDATE {name} SET _raw = substr(_raw, 2) WHERE _line_no = 1 AND starts_with(_raw, chr(65279))"
         )
 
-    def _clean_copy(self, path: str) -> str:
-        """A UTF-8 copy of ``path`` (gunzipped; invalid bytes replaced by U+FFFD)."""
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            text = f.read().decode("utf-8", errors="replace")
+    def _clean_copy(self, uri: str, fmt: str) -> str:
+        """A UTF-8 copy of ``uri`` (gunzipped; invalid bytes replaced by U+FFFD), streamed
+        through the limit checks: a bomb stops at the cap, with the partial copy in scratch."""
         fd, clean = tempfile.mkstemp(suffix=".txt", dir=self.tmp)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
+            scan(uri, self.limits, fmt, out=out)
         return clean
 
     def parse_json(self, lines: DataFrame, dataset: Dataset) -> DataFrame:
@@ -106,6 +117,15 @@ class DuckDBIO:
         return self.session.table(name)
 
     # --- running ---------------------------------------------------------------------------
+    def limit_error(self, exc: BaseException) -> LimitExceededError | None:
+        """The limit an engine error means, if any (DuckDB ran out of its memory_limit)."""
+        import duckdb
+
+        if isinstance(exc, duckdb.OutOfMemoryException):
+            first = str(exc).splitlines()[0]
+            return LimitExceededError(f"memory_limit {self.limits.memory_limit} reached ({first})")
+        return None
+
     def keep(self, df: DataFrame) -> DataFrame:
         """``df`` is read several times: it is a table already (:meth:`read_lines`)."""
         return df

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from typing import Any
 
+from shoplake_events import compression
+
+from shoplake_jobs.limits import LimitExceededError, Limits, scan
 from shoplake_jobs.schemas import Dataset
 from shoplake_jobs.storage import is_s3
 from shoplake_jobs.transforms import strip_bom
@@ -33,18 +37,25 @@ SPARK_CONF = {
 class SparkIO:
     engine = "spark"
 
-    def __init__(self, spark: Any) -> None:
+    def __init__(self, spark: Any, limits: Limits | None = None) -> None:
         self.spark = spark
+        self.limits = limits or Limits()
         for k, v in SPARK_CONF.items():
             spark.conf.set(k, v)
         self.spark.sparkContext._jsc.hadoopConfiguration().set(
             "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
         )
         self.store: Any = None
+        self.stage_key: str | None = None
 
     # --- reading ---------------------------------------------------------------------------
-    def read_lines(self, uri: str) -> DataFrame:
+    def read_lines(self, uri: str, fmt: str = "csv") -> DataFrame:
         """``(_line_no, _raw)`` in file order, without a single-partition window.
+
+        The object is first streamed once through the limit checks (:func:`limits.scan`, on
+        the driver, nothing kept): Hadoop's reader has no expanded-size cap and silently
+        skips over-long lines. Hadoop picks the codec by the exact suffix ``.gz``; a gzip
+        object by the lake's case-insensitive rule (``.GZ``) is read from a copy in staging.
 
         Within a task, ``monotonically_increasing_id`` = (partition << 33) + position; one
         small aggregate gives each partition's first byte and line count, so every line's
@@ -54,7 +65,8 @@ class SparkIO:
 
         from pyspark.sql import functions as F
 
-        raw = self.spark.read.text(_spark_path(uri))
+        scan(uri, self.limits, fmt)
+        raw = self.spark.read.text(_spark_path(self._readable(uri)))
         tagged = raw.select(
             F.decode(F.col("value").cast("binary"), "UTF-8").alias("_raw"),
             F.spark_partition_id().alias("_pid"),
@@ -78,6 +90,17 @@ class SparkIO:
         )
         return strip_bom(lines)
 
+    def _readable(self, uri: str) -> str:
+        """``uri``, or a staged copy named ``*.gz`` when Hadoop would miss its compression."""
+        if compression(uri) != "gzip" or uri.endswith(".gz"):
+            return uri
+        if self.store is None or self.stage_key is None:
+            raise RuntimeError("stage() first: a .GZ source is read from a staged copy")
+        key = f"{self.stage_key}/source/{posixpath.basename(uri)[:-3]}.gz"
+        self.store.copy(uri, key)
+        log.info("%s: gzip by the case-insensitive rule, read from %s", uri, key)
+        return self.store.uri(key)
+
     def parse_json(self, lines: DataFrame, dataset: Dataset) -> DataFrame:
         from pyspark.sql import functions as F
 
@@ -97,6 +120,14 @@ class SparkIO:
         )
 
     # --- running ---------------------------------------------------------------------------
+    def limit_error(self, exc: BaseException) -> LimitExceededError | None:
+        """The limit an engine error means, if any (the JVM ran out of heap)."""
+        text = str(exc)
+        if "java.lang.OutOfMemoryError" in text:
+            line = next(ln for ln in text.splitlines() if "java.lang.OutOfMemoryError" in ln)
+            return LimitExceededError(f"Spark memory exhausted ({line.strip()[:300]})")
+        return None
+
     def keep(self, df: DataFrame) -> DataFrame:
         """``df`` is read several times: cache it."""
         return self.materialize(df, "kept")
@@ -118,7 +149,8 @@ class SparkIO:
     # --- writing ---------------------------------------------------------------------------
     def stage(self, store: Any, sid: str, run_id: str) -> str:
         self.store = store
-        return f"_staging/{sid}/{run_id}"
+        self.stage_key = f"_staging/{sid}/{run_id}"
+        return self.stage_key
 
     def write_parquet(self, df: DataFrame, stage: str, partition: str) -> list[str]:
         from pyspark.sql import functions as F

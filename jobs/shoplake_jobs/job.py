@@ -54,6 +54,12 @@ def run(
     try:
         counts, files, qfiles = _process(io, ds, source_object, stage)
         moved = _commit(store, ds, sid, files, qfiles)
+    except Exception as exc:
+        limit = io.limit_error(exc)  # the engine's out-of-memory is a limit, reported as such
+        if limit is not None:
+            log.error("cleanse %s stopped: %s", source_object, limit)
+            raise limit from exc
+        raise
     finally:
         io.cleanup(stage)
     ended = datetime.now(UTC)
@@ -99,7 +105,7 @@ class _Clock:
 
 def _process(io: Any, ds: Dataset, source_object: str, stage: str) -> tuple[dict[str, Any], list[str], list[str]]:
     tick = _Clock()
-    lines = io.keep(io.read_lines(source_object))
+    lines = io.keep(io.read_lines(source_object, ds.format))
     tick("read")
     if ds.format == "csv":
         parsed, records = _parse_csv(io, lines, ds)

@@ -43,6 +43,7 @@ class Store(Protocol):
     def delete(self, keys: list[str]) -> None: ...
     def adopt(self, src: str, key: str) -> None: ...
     def put_text(self, key: str, text: str) -> None: ...
+    def copy(self, src: str, key: str) -> None: ...
     def get_text(self, key: str) -> str | None: ...
 
 
@@ -75,6 +76,12 @@ class LocalStore:
             os.replace(src, dst)
         except OSError:  # another file system
             shutil.move(src, dst)
+
+    def copy(self, src: str, key: str) -> None:
+        """Copy a local file (absolute path) to ``key``; the source stays."""
+        dst = Path(self.uri(key))
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
 
     def put_text(self, key: str, text: str) -> None:
         dst = Path(self.uri(key))
@@ -127,6 +134,11 @@ class S3Store:
         else:
             self.s3.upload_file(src, self.bucket, key)
             os.unlink(src)
+
+    def copy(self, src: str, key: str) -> None:
+        """Copy an ``s3://`` object to ``key`` (server-side; the source stays)."""
+        bucket, src_key = split_uri(src)
+        self.s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": bucket, "Key": src_key})
 
     def put_text(self, key: str, text: str) -> None:
         self.s3.put_object(

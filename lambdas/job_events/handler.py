@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from shoplake_events import Store, log, source_id
+from shoplake_events import Store, log, run_failure_reason, source_id
 from shoplake_ledger import (
     FAILED,
     RETRYING,
@@ -43,7 +43,7 @@ def _split(uri: str) -> tuple[str, str]:
 
 def failure_reason(state: str, error: str | None) -> str:
     """The reason code of a failed run (docs/contracts.md "Failure reasons")."""
-    return f"job_{state.lower()}"
+    return run_failure_reason(state, error)
 
 
 def handle(store: Store, detail: dict[str, Any], ledger: Ledger | None = None) -> str:

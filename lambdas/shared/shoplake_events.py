@@ -31,6 +31,10 @@ DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
     "fx_rates": ("", (".json",)),
 }
 JOBLESS_DATASETS = {"fx_rates"}
+#: suffix -> compression of a raw object. Every suffix rule of the lake (the extensions above
+#: and these) is matched case-insensitively, here and in the Glue job (which imports this
+#: function), so ``ORDERS_1.CSV.GZ`` is accepted by the Lambda AND gunzipped by the job.
+COMPRESSIONS: dict[str, str] = {".gz": "gzip"}
 _SAFE_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=\-]*$")
 
 
@@ -62,6 +66,29 @@ class RawObject:
 def source_id(bucket: str, key: str, version: str) -> str:
     """Idempotency key of one raw object version (same rule as the Glue job's)."""
     return hashlib.sha256(f"{bucket}/{key}@{version}".encode()).hexdigest()[:16]
+
+
+#: failure reason of a job run stopped at one of its limits (expanded size, line length, field
+#: count, memory; docs/contracts.md "Limits"): the job's error message starts with it.
+LIMIT_EXCEEDED = "limit_exceeded"
+
+
+def run_failure_reason(state: str, error: str | None) -> str:
+    """The reason code of a failed Glue run (docs/contracts.md "Failure reasons")."""
+    if f"{LIMIT_EXCEEDED}:" in (error or ""):
+        return LIMIT_EXCEEDED
+    return f"job_{state.lower()}"
+
+
+def compression(name: str) -> str | None:
+    """``"gzip"`` for a name ending in ``.gz`` (any case), else None (plain text)."""
+    lower = name.lower()
+    return next((c for suffix, c in COMPRESSIONS.items() if lower.endswith(suffix)), None)
+
+
+def has_extension(name: str, extensions: tuple[str, ...]) -> bool:
+    """``name`` ends with one of ``extensions``, in any case (``.CSV.GZ`` is ``.csv.gz``)."""
+    return name.lower().endswith(tuple(e.lower() for e in extensions))
 
 
 def now() -> str:
@@ -119,7 +146,7 @@ def validate(obj: RawObject) -> str:
         raise InvalidObject("unsafe_key", f"{key!r} has characters outside [A-Za-z0-9._=-]")
     prefix, extensions = DATASETS[dataset]
     name = parts[-1].lower()
-    if not name.startswith(prefix) or not name.endswith(extensions):
+    if not name.startswith(prefix) or not has_extension(name, extensions):
         raise InvalidObject(
             "bad_file_name", f"{parts[-1]} does not match {prefix}*{{{','.join(extensions)}}} for {dataset}"
         )

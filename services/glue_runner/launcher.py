@@ -76,7 +76,8 @@ def jars(settings: Settings) -> list[Path]:
 def spark_submit(
     settings: Settings, job_name: str, script: Path, py_files: list[Path], args: list[str]
 ) -> list[str]:
-    cmd = [str(bin_dir() / "spark-submit"), "--master", settings.spark_master, "--name", job_name]
+    cmd = [str(bin_dir() / "spark-submit"), "--master", settings.spark_master, "--name", job_name,
+           "--driver-memory", settings.spark_driver_memory]
     if found := jars(settings):
         cmd += ["--jars", ",".join(str(j) for j in found)]
     if py_files:

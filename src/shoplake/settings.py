@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # --- jobs ----------------------------------------------------------------------------
     job_engine: Engine = "duckdb"
     spark_master: str = "local[2]"
+    #: heap of a local Spark run's driver (local[N]: the executors live in it): the job's
+    #: memory bound; a run beyond it fails with limit_exceeded, not an OOM kill (Glue: the
+    #: worker type sets it)
+    spark_driver_memory: str = "2g"
     jars_dir: Path = ROOT / ".cache" / "jars"
 
     # --- warehouse -----------------------------------------------------------------------

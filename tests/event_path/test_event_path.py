@@ -111,6 +111,23 @@ def test_gzip_and_header_only_files_load(stack: Settings) -> None:
     assert by_key[hdr].status == "SUCCEEDED" and by_key[hdr].detail["counts"]["rows_read"] == 0
 
 
+def test_upper_case_suffix_loads_and_a_gzip_bomb_dead_letters_with_limit_exceeded(stack: Settings) -> None:
+    """Issue 12: ``.CSV.GZ`` is gunzipped by the job as the Lambda's rule says; ~1 MB of gzip
+    that expands to 1 GiB without a line end stops at the 1 MiB line cap (default limits) and
+    reaches the DLQ with reason limit_exceeded."""
+    up = _put(stack, "raw/orders/ingest_date=2026-02-06/ORDERS_UP.CSV.GZ",
+              gzip.compress((HEADER + _row("U1") + _row("U2")).encode()))
+    member = gzip.compress(b"\0" * (16 << 20), compresslevel=9)
+    bomb = _put(stack, "raw/orders/ingest_date=2026-02-06/orders_bomb.csv.gz", member * 64)
+    result = _wait(stack, {up, bomb})
+    by_key = {o.key: o for o in result.objects}
+    assert by_key[up].status == "SUCCEEDED", by_key[up].detail
+    assert by_key[up].detail["counts"]["rows_written"] == 2
+    entry = _dlq_entry(stack, f"s3://{stack.lake_bucket}/{bomb}")
+    assert entry is not None and entry.failure_point == "job" and entry.reason == "limit_exceeded"
+    assert "line 1 is longer than 1048576 bytes" in str(entry.detail)
+
+
 @pytest.mark.parametrize("key,body,reason", [
     ("raw/unknown/ingest_date=2026-02-04/stuff.csv", b"a,b\n1,2\n", "unknown_dataset"),
     ("raw/orders/ingest_date=2026-02-04/orders_empty.csv", b"", "empty_object"),

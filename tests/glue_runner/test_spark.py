@@ -58,3 +58,29 @@ def test_pythonshell_jobs_skip_spark(make_runner: Any, helpers: Any) -> None:
     log = Path(run["LogGroupName"]).read_text()
     assert run["JobRunState"] == "SUCCEEDED", log
     assert "spark-submit" not in log and "ENGINE duckdb" in log
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="needs Java")
+def test_cleanse_over_a_limit_fails_with_limit_exceeded(make_runner: Any, helpers: Any, tmp_path: Path) -> None:
+    """The real cleanse job on Spark, through spark-submit with the deploy's jobs zip: a record
+    wider than --max_fields fails the run with an ErrorMessage naming limit_exceeded (the
+    job-events Lambda's reason), the driver's heap bounded by spark_driver_memory."""
+    from shoplake.deploy.package import jobs_zip
+
+    r = make_runner(SHOPLAKE_JOB_ENGINE="spark")
+    g = r.glue()
+    (r.home / "shoplake_jobs.zip").write_bytes(jobs_zip(helpers.ROOT))
+    src = tmp_path / "orders_wide.csv"
+    src.write_text("order_id,line_number\n" + "W1" + ",x" * 20 + "\n")
+    helpers.create_job(g, "cleanse", helpers.ROOT / "jobs" / "cleanse.py", DefaultArguments={
+        "--extra-py-files": str(r.home / "shoplake_jobs.zip"), "--dataset": "orders",
+        "--lake_bucket": str(tmp_path / "lake"), "--max_fields": "8"})
+    run_id = g.start_job_run(JobName="cleanse", Arguments={"--source_uri": str(src), "--source_version": "v1"})[
+        "JobRunId"]
+    run = helpers.wait_state(g, "cleanse", run_id, limit=300)
+    log = Path(run["LogGroupName"]).read_text()
+    assert run["JobRunState"] == "FAILED", log[-3000:]
+    assert run["ErrorMessage"].startswith("shoplake_jobs.limits.LimitExceededError: limit_exceeded: "), log[-3000:]
+    assert "line 2 has more than 8 fields" in run["ErrorMessage"]
+    assert "--driver-memory 2g" in log.splitlines()[0]
+    assert not (tmp_path / "lake").exists() or not [p for p in (tmp_path / "lake").rglob("*") if p.is_file()]

@@ -5,19 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from shoplake_jobs.glue import job_args, resolved_options
+from shoplake_jobs.glue import LIMIT_ARGS, job_args, resolved_options
 from shoplake_jobs.ids import source_id, source_id_for_uri, split_uri
 from shoplake_jobs.job import JobError, final_keys, parse_header
 from shoplake_jobs.schemas import ORDERS
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
+#: the job's code: its package and the lake rules it shares with the Lambdas
+JOB_PATH = os.pathsep.join([str(REPO / "jobs"), str(REPO / "lambdas" / "shared")])
 
 
 def test_source_id_rule() -> None:
@@ -35,7 +36,8 @@ def test_glue_args_tolerate_unknown_and_equals_form() -> None:
             "--job-bookmark-option", "job-bookmark-disable", "--JOB_RUN_ID", "jr_1"]
     args = job_args(argv)
     assert args == {"JOB_NAME": "n", "dataset": "orders", "source_uri": "s3://b/k.csv",
-                    "source_version": "v9", "lake_bucket": "lake", "JOB_RUN_ID": "jr_1"}
+                    "source_version": "v9", "lake_bucket": "lake", "JOB_RUN_ID": "jr_1",
+                    **dict.fromkeys(LIMIT_ARGS)}
     assert job_args([a for a in argv if a not in ("--JOB_RUN_ID", "jr_1")])["JOB_RUN_ID"] is None
     with pytest.raises(SystemExit, match="--dataset"):
         resolved_options(["x", "--JOB_NAME", "n"], ["JOB_NAME", "dataset"])
@@ -62,7 +64,7 @@ def _args(lake: Path, fixture: str = "orders_ragged.csv") -> list[str]:
 
 
 def test_script_runs_duckdb_engine(tmp_path: Path) -> None:
-    env = {**os.environ, "SHOPLAKE_JOB_ENGINE": "duckdb", "PYTHONPATH": str(REPO / "jobs")}
+    env = {**os.environ, "SHOPLAKE_JOB_ENGINE": "duckdb", "PYTHONPATH": JOB_PATH}
     out = subprocess.run([sys.executable, str(REPO / "jobs" / "cleanse.py"), *_args(tmp_path / "lake")],
                          env=env, capture_output=True, text=True, timeout=300, check=True)
     manifest = json.loads(out.stdout)
@@ -71,7 +73,7 @@ def test_script_runs_duckdb_engine(tmp_path: Path) -> None:
 
 
 def test_script_fails_visibly_and_writes_nothing(tmp_path: Path) -> None:
-    env = {**os.environ, "SHOPLAKE_JOB_ENGINE": "duckdb", "PYTHONPATH": str(REPO / "jobs")}
+    env = {**os.environ, "SHOPLAKE_JOB_ENGINE": "duckdb", "PYTHONPATH": JOB_PATH}
     lake = tmp_path / "lake"
     lake.mkdir()
     out = subprocess.run([sys.executable, str(REPO / "jobs" / "cleanse.py"),
@@ -89,7 +91,9 @@ def test_spark_submit_with_zip(tmp_path: Path) -> None:
     if not (bin_dir / "spark-submit").exists():
         pytest.skip("spark-submit not in the venv")
     zip_base = tmp_path / "shoplake_jobs"
-    shutil.make_archive(str(zip_base), "zip", root_dir=REPO / "jobs", base_dir="shoplake_jobs")
+    from shoplake.deploy.package import jobs_zip
+
+    Path(f"{zip_base}.zip").write_bytes(jobs_zip(REPO))  # what the deploy uploads
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(SPARK_LOCAL_IP="127.0.0.1", PATH=f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
                PYSPARK_PYTHON=sys.executable, SHOPLAKE_JOB_ENGINE="spark")

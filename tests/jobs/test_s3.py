@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -55,19 +56,48 @@ def test_duckdb_engine_on_s3(s3_lake: dict[str, Any]) -> None:
     _check(s3_lake["s3"], m, s3_lake["version"])
 
 
-@pytest.mark.spark
-def test_spark_engine_on_s3(s3_lake: dict[str, Any], spark: Any) -> None:
+def _s3a(spark: Any, settings: Any) -> None:
     jars = Path(__file__).resolve().parents[2] / ".cache" / "jars"
     if not (jars / "hadoop-aws-3.3.1.jar").is_file():
         pytest.skip("Spark S3A jars not in .cache/jars (make setup)")
-    settings = s3_lake["settings"]
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     conf.set("fs.s3a.endpoint", settings.aws_endpoint_url)
     conf.set("fs.s3a.access.key", "test")
     conf.set("fs.s3a.secret.key", "test")
     conf.set("fs.s3a.path.style.access", "true")
     conf.set("fs.s3a.connection.ssl.enabled", "false")
+
+
+@pytest.mark.spark
+def test_spark_engine_on_s3(s3_lake: dict[str, Any], spark: Any) -> None:
+    _s3a(spark, s3_lake["settings"])
     m = run("spark", spark=spark, dataset="orders", source_uri=f"s3://lake/{KEY}",
             source_version=s3_lake["version"], lake="s3://lake", job_name="shoplake-cleanse-orders",
             run_id="jr_spark")
     _check(s3_lake["s3"], m, s3_lake["version"])
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def test_upper_case_gzip_and_a_bomb_on_s3(s3_lake: dict[str, Any], engine: str, request: pytest.FixtureRequest) -> None:
+    """Issue 12 on S3: ``.CSV.GZ`` is streamed and gunzipped (Spark: from a staged ``.gz``
+    copy, removed after); a bomb is refused at the cap while streaming the object body."""
+    from shoplake_jobs.limits import LimitExceededError, Limits
+
+    spark = request.getfixturevalue("spark") if engine == "spark" else None
+    if spark is not None:
+        _s3a(spark, s3_lake["settings"])
+    s3 = s3_lake["s3"]
+    key = "raw/orders/ingest_date=2026-01-01/ORDERS_UP.CSV.GZ"
+    version = s3.put_object(Bucket="lake", Key=key, Body=gzip.compress((FIXTURES / "orders_ragged.csv").read_bytes()))
+    m = run(engine, spark=spark, dataset="orders", source_uri=f"s3://lake/{key}",
+            source_version=version.get("VersionId") or "v1", lake="s3://lake" if spark else "lake",
+            job_name="t", run_id=f"jr_{engine}")
+    assert (m["rows_read"], m["rows_written"], m["rows_quarantined"]) == (5, 2, 3)
+    assert _keys(s3, "_staging/") == []
+    bomb = "raw/orders/ingest_date=2026-01-01/orders_bomb.csv.gz"
+    s3.put_object(Bucket="lake", Key=bomb, Body=gzip.compress(b"0" * 1023 + b"\n") * 4096)  # 4 MiB
+    with pytest.raises(LimitExceededError, match="expands to more than 1048576 bytes"):
+        run(engine, spark=spark, dataset="orders", source_uri=f"s3://lake/{bomb}", source_version="v1",
+            lake="s3://lake" if spark else "lake", job_name="t", run_id=f"jr_{engine}_bomb",
+            limits=Limits(max_expanded_bytes=1 << 20))
+    assert _keys(s3, "_staging/") == []

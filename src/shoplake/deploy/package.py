@@ -70,6 +70,14 @@ def lambda_zip(function_dir: str, root: Path = ROOT) -> bytes:
     return deterministic_zip(files)
 
 
+def jobs_zip(root: Path = ROOT) -> bytes:
+    """``shoplake_jobs/`` plus ``shoplake_events.py`` (the lake's key and suffix rules, shared
+    with the Lambdas) at the zip's root."""
+    files = python_files(root / "jobs" / "shoplake_jobs", "shoplake_jobs/")
+    files["shoplake_events.py"] = root / "lambdas" / "shared" / "shoplake_events.py"
+    return deterministic_zip(files)
+
+
 def build(root: Path = ROOT) -> list[Artifact]:
     """Every artifact of the stack, built from the working tree."""
     return [
@@ -77,8 +85,7 @@ def build(root: Path = ROOT) -> list[Artifact]:
         Artifact("JobEventsCodeKey", "lambdas", "job_events.zip", lambda_zip("lambdas/job_events", root)),
         Artifact("SweeperCodeKey", "lambdas", "sweeper.zip", lambda_zip("lambdas/sweeper", root)),
         Artifact("CleanseScriptKey", "jobs", "cleanse.py", (root / "jobs" / "cleanse.py").read_bytes()),
-        Artifact("JobsLibraryKey", "jobs", "shoplake_jobs.zip",
-                 deterministic_zip(python_files(root / "jobs" / "shoplake_jobs", "shoplake_jobs/"))),
+        Artifact("JobsLibraryKey", "jobs", "shoplake_jobs.zip", jobs_zip(root)),
     ]
 
 
