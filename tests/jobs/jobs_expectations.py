@@ -22,7 +22,15 @@ EXPECTED: dict[str, tuple[int, int, int, dict[str, int]]] = {
     "orders_gzip.csv.gz": (3, 2, 0, {"non_positive_quantity": 1}),
     "customers_mixed.json": (8, 3, 1, {"malformed_row": 2, "missing_key": 1, "bad_timestamp": 1}),
     "products_mixed.csv": (5, 2, 0, {"bad_type": 2, "non_positive_price": 1}),
-    "customers_lenient.json": (8, 2, 0, {"malformed_row": 6}),
+    # line 5 has a JSON number as customer_id (and as phone, a boolean as email): bad_type
+    "customers_lenient.json": (8, 1, 0, {"malformed_row": 6, "bad_type": 1}),
+    # issue 12 (bad input): each bad row alone, its neighbours load
+    "orders_overflow.csv": (10, 4, 0, {"bad_type": 6}),
+    "orders_ts_range.csv": (29, 6, 0, {"bad_timestamp": 23}),
+    "orders_stray_quotes.csv": (15, 7, 0, {"malformed_row": 8}),
+    "orders_domains.csv": (20, 8, 0, {"bad_domain": 12}),
+    "customers_types.json": (19, 5, 0, {"missing_key": 1, "bad_type": 13}),
+    "customers_domains.json": (10, 5, 0, {"bad_domain": 5}),
 }
 
 #: fixture -> {line_number: reason} of the quarantined rows
@@ -37,7 +45,14 @@ QUARANTINED_LINES: dict[str, dict[int, str]] = {
     "orders_gzip.csv.gz": {4: "non_positive_quantity"},
     "customers_mixed.json": {4: "malformed_row", 5: "malformed_row", 7: "missing_key", 8: "bad_timestamp"},
     "products_mixed.csv": {4: "bad_type", 5: "bad_type", 6: "non_positive_price"},
-    "customers_lenient.json": {i: "malformed_row" for i in (1, 2, 3, 4, 7, 8)},
+    "orders_overflow.csv": {n: "bad_type" for n in (3, 4, 5, 8, 9, 10)},
+    "orders_ts_range.csv": {n: "bad_timestamp" for n in range(7, 30)},
+    # line numbers of a record are its first line: M4 spans lines 19-20
+    "orders_stray_quotes.csv": {n: "malformed_row" for n in (3, 5, 6, 7, 14, 18, 19, 22)},
+    "orders_domains.csv": {n: "bad_domain" for n in (3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 16, 17)},
+    "customers_types.json": {**{n: "bad_type" for n in range(1, 14)}, 14: "missing_key"},
+    "customers_domains.json": {n: "bad_domain" for n in (2, 3, 6, 7, 9)},
+    "customers_lenient.json": {**{i: "malformed_row" for i in (1, 2, 3, 4, 7, 8)}, 5: "bad_type"},
 }
 
 
