@@ -30,21 +30,11 @@ from shoplake_jobs.schemas import (
 DataFrame = Any
 Column = Any
 
-#: CSV grammar pieces (RFC 4180): a complete quoted field (``""`` escapes a quote, newlines
-#: allowed), an unquoted field (no quote at all: ``5" screen`` is malformed, as in RFC 4180)
-#: and the inside of a quoted field that is not closed yet. Written as unrolled loops
-#: (``[^"]*(?:""[^"]*)*``) so Java's regex engine does not recurse once per character.
-_Q = r'"[^"]*(?:""[^"]*)*"'
-_U = r'[^,"]*'
-_IN = r'[^"]*(?:""[^"]*)*'
-#: One CSV field of a record.
-CSV_FIELD_RE = rf"(?:^|,)({_Q}|{_U})"
-#: A line read from the start of a record that ends inside a quoted field opened at the start
-#: of a field: the only way a record continues onto the next line.
-CSV_OPENS_RE = rf'^(?:(?:{_Q}|{_U}),)*"{_IN}$'
-#: A line read from inside an open quoted field that ends inside one again (never closed, or
-#: closed and a new quoted field opened at a field start). Any other such line ends the record.
-CSV_STAYS_OPEN_RE = rf'^{_IN}(?:"(?:,(?:{_Q}|{_U}))*,"{_IN})?$'
+#: One CSV field (RFC 4180): quoted (``""`` escapes a quote, newlines allowed) or unquoted
+#: without any quote (``5" screen`` is malformed). The quoted part is an unrolled loop: Java's
+#: regex engine recurses once per iteration of a group, and ``(?:[^"]|"")*`` overflowed
+#: Spark's stack (a JVM crash, not a quarantined row) on a quoted field of ~5000 characters.
+CSV_FIELD_RE = r'(?:^|,)("[^"]*(?:""[^"]*)*"|[^,"]*)'
 INT_RE = r"^[+-]?[0-9]{1,9}$"
 DECIMAL_RE = r"^[+-]?[0-9]{1,16}(\.[0-9]+)?$"
 #: ISO-8601 with real clock fields and an offset within ±14:00; the calendar (Feb 30) is
@@ -88,12 +78,37 @@ def strip_bom(lines: DataFrame) -> DataFrame:
     )
 
 
+def opens_quote(F: ModuleType, line: Column) -> Column:
+    """Whether ``line``, read from the start of a record, ends inside a quoted field that was
+    opened at the start of a field: the only way a CSV record continues onto the next line.
+
+    Regexes without repeated groups (see :data:`CSV_FIELD_RE`): escaped quotes ``""`` are
+    dropped (a run of quotes only matters by its parity), every remaining quote pair (a
+    complete quoted field, in order) becomes the marker ``""``, which must stand between
+    commas; what is left must be unquoted fields and one last quote at a field start.
+    """
+    bare = F.regexp_replace(line, '""', "")
+    marked = F.regexp_replace(bare, '"[^"]*"', '""')
+    misplaced = marked.rlike('[^,]""|""[^,]')
+    rest = F.regexp_replace(marked, '""', "")
+    return ~misplaced & rest.rlike('^([^"]*,)?"[^"]*$')
+
+
+def stays_in_quote(F: ModuleType, line: Column) -> Column:
+    """Whether ``line``, read from inside an open quoted field, ends inside one again: it has
+    no closing quote, or it closes the field and opens another at a field start (see
+    :func:`opens_quote`). Any other such line ends the record."""
+    bare = F.regexp_replace(line, '""', "")
+    after_close = F.regexp_extract(bare, '^[^"]*",(.*)$', 1)
+    return ~bare.contains('"') | opens_quote(F, after_close)
+
+
 def probe(lines: DataFrame) -> DataFrame:
     """One small row: the first non-blank line (``_first``, its text ``_header``), whether
     any line opens a quoted field that continues on the next line (``_multiline``, see
-    :data:`CSV_OPENS_RE`) and the number of non-blank lines (``_nonblank``)."""
+    :func:`opens_quote`) and the number of non-blank lines (``_nonblank``)."""
     F, _ = api(lines)
-    opens = F.when(F.col("_raw").contains('"') & F.col("_raw").rlike(CSV_OPENS_RE), 1).otherwise(0)
+    opens = F.when(F.col("_raw").contains('"') & opens_quote(F, F.col("_raw")), 1).otherwise(0)
     return lines.filter(F.col("_raw") != "").agg(
         F.min("_line_no").alias("_first"),
         F.min_by("_raw", "_line_no").alias("_header"),
@@ -109,12 +124,11 @@ def csv_records(lines: DataFrame, multiline: bool) -> DataFrame:
     every non-blank line is a record. A record's ``_line_no`` is its first physical line.
 
     Otherwise each line is a step of a two-state machine (outside / inside a quoted field at
-    the line's end). Read from outside, a line matching :data:`CSV_OPENS_RE` ends inside
-    (``_opens``); read from inside, a line matching :data:`CSV_STAYS_OPEN_RE` stays inside
-    (``_stays``), any other line ends the record. A quote in an unquoted field (``5" screen``)
+    the line's end). Read from outside, a line for which :func:`opens_quote` holds ends inside
+    (``opens``); read from inside, one for which :func:`stays_in_quote` holds stays inside
+    (``stays``), any other line ends the record. A quote in an unquoted field (``5" screen``)
     matches neither, so it never carries the record over: that line alone is malformed.
-    The two patterns never both match (opening needs an odd number of quotes, staying open
-    an even one), so each line either resets the state (neither), copies it (``_stays``
+    The two never both hold (opening needs an odd number of quotes, staying open an even one), so each line either resets the state (neither), copies it (``_stays``
     only) or flips it (``_opens`` only): the state after a line is the parity of the flips
     since the last reset, which window sums give without a per-row loop.
     """
@@ -122,8 +136,8 @@ def csv_records(lines: DataFrame, multiline: bool) -> DataFrame:
     if not multiline:
         return lines.filter(F.col("_raw") != "")
     has_quote = F.col("_raw").contains('"')
-    opens = has_quote & F.col("_raw").rlike(CSV_OPENS_RE)
-    stays = ~has_quote | F.col("_raw").rlike(CSV_STAYS_OPEN_RE)
+    opens = has_quote & opens_quote(F, F.col("_raw"))
+    stays = ~has_quote | stays_in_quote(F, F.col("_raw"))
     flip = F.when(opens, 1).otherwise(0)
     reset = F.when(~opens & ~stays, 1).otherwise(0)
     order = Window.orderBy("_line_no")

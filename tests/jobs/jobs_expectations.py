@@ -59,3 +59,40 @@ QUARANTINED_LINES: dict[str, dict[int, str]] = {
 def counts(manifest: dict[str, Any]) -> tuple[int, int, int, dict[str, int]]:
     found = {k: v for k, v in manifest["quarantined_by_reason"].items() if v}
     return manifest["rows_read"], manifest["rows_written"], manifest["duplicates_dropped"], found
+
+
+def quoting_file(path: Any, seed: int = 12, rows: int = 150) -> tuple[dict[str, str], set[int]]:
+    """An orders CSV whose product_id values are random text of commas, quotes, newlines and
+    spaces written by Python's csv module (valid RFC 4180), with stray-quote lines (a ``"``
+    inside an unquoted field, odd or even count) in between.
+
+    Returns ``({order_id: product_id} of the valid rows, line numbers of the stray lines)``.
+    """
+    import csv
+    import io
+    import random
+
+    rnd = random.Random(seed)
+    header = ["order_id", "line_number", "customer_id", "product_id", "quantity", "unit_price",
+              "currency", "status", "order_ts", "updated_at"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    line = 2  # physical line of the next record
+    valid: dict[str, str] = {}
+    stray: set[int] = set()
+    for i in range(rows):
+        if rnd.random() < 0.2:
+            text = "".join(rnd.choice(['a', 'b', ' ', '"']) for _ in range(rnd.randint(1, 6)))
+            bad = f'x{text}"' if text.count('"') % 2 == 0 else f"x{text}"
+            buf.write(f"S{i},1,C1,{bad},2,9.99,EUR,paid,2026-01-01T10:00:00Z,2026-01-01T10:00:00Z\n")
+            stray.add(line)
+            line += 1
+            continue
+        value = "P" + "".join(rnd.choice(['a', ',', '"', "\n", " ", '""']) for _ in range(rnd.randint(0, 8)))
+        writer.writerow([f"R{i}", 1, "C1", value, 2, "9.99", "EUR", "paid", "2026-01-01T10:00:00Z",
+                         "2026-01-01T10:00:00Z"])
+        valid[f"R{i}"] = value.strip(" ")  # the job trims spaces
+        line += 1 + value.count("\n")
+    path.write_text(buf.getvalue(), encoding="utf-8")
+    return valid, stray
