@@ -75,7 +75,9 @@ class Col:
     name: str
     kind: Kind = "string"
     #: A NULL/empty value is rejected: ``missing_key`` for identifiers (string kinds),
-    #: else the reason of the kind. Business-key columns are always required.
+    #: ``bad_domain`` for a column with a domain, else the reason of the kind. Business-key
+    #: columns are always required. Every dbt ``not_null`` staging column needs it
+    #: (tests/jobs/test_domains.py).
     required: bool = False
     #: ``> 0`` is required: the reason code used otherwise.
     positive: str | None = None
