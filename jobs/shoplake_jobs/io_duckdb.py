@@ -101,17 +101,24 @@ class DuckDBIO:
         return clean
 
     def parse_json(self, lines: DataFrame, dataset: Dataset) -> DataFrame:
-        """JSON Lines -> ``(_line_no, _raw, _malformed, _malformed_detail, <columns>)``."""
+        """JSON Lines -> ``(_line_no, _raw, _malformed, _malformed_detail, _type_error, <columns>)``."""
         ok = "coalesce(json_valid(_raw) AND json_type(CASE WHEN json_valid(_raw) THEN _raw END) = 'OBJECT', false)"
         cols = ", ".join(
             f"CASE WHEN {ok} THEN json_extract_string(_raw, '$.\"{c}\"') END AS \"{c}\""
+            for c in dataset.names
+        )
+        # every contract column is text: a JSON object/array/number/boolean is a bad_type
+        # (shoplake_jobs.schemas), never loaded as its JSON text
+        wrong = " ".join(
+            f"WHEN json_type(_raw, '$.\"{c}\"') NOT IN ('VARCHAR', 'NULL') THEN '{c}: not a JSON string'"
             for c in dataset.names
         )
         name = self._name("parsed")
         self.conn.execute(
             f"CREATE TABLE {name} AS SELECT _line_no, _raw, NOT {ok} AS _malformed, "
             f"CASE WHEN NOT {ok} THEN CASE WHEN coalesce(json_valid(_raw), false) "
-            f"THEN 'not a JSON object' ELSE 'invalid JSON' END END AS _malformed_detail, {cols} "
+            f"THEN 'not a JSON object' ELSE 'invalid JSON' END END AS _malformed_detail, "
+            f"CASE WHEN {ok} THEN CASE {wrong} END END AS _type_error, {cols} "
             f"FROM ({self._sql(lines)}) WHERE _raw <> ''"
         )
         return self.session.table(name)

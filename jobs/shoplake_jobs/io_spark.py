@@ -111,11 +111,15 @@ class SparkIO:
         parsed = body.select("_line_no", "_raw", is_object.alias("_ok"), valid.alias("_valid"), tuple_cols)
         renamed = parsed.toDF("_line_no", "_raw", "_ok", "_valid", *dataset.names)
         detail = F.when(F.col("_valid"), F.lit("not a JSON object")).otherwise(F.lit("invalid JSON"))
+        wrong = F.when(F.lit(False), F.lit(None))
+        for c in dataset.names:
+            wrong = wrong.when(_not_a_json_string(F, c), F.lit(f"{c}: not a JSON string"))
         return renamed.select(
             "_line_no",
             "_raw",
             (~F.col("_ok")).alias("_malformed"),
             F.when(~F.col("_ok"), detail).alias("_malformed_detail"),
+            F.when(F.col("_ok"), wrong).alias("_type_error"),
             *[F.when(F.col("_ok"), F.col(c)).alias(c) for c in dataset.names],
         )
 
@@ -200,6 +204,40 @@ class SparkIO:
 
     def _files(self, key: str, suffix: str) -> list[str]:
         return [self.store.uri(k) for k in self.store.list(key + "/") if k.endswith(suffix)]
+
+
+#: A JSON number as json_tuple gives it back (its text in the line).
+JSON_NUMBER_RE = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+
+
+def _not_a_json_string(F: Any, c: str) -> Any:
+    """Whether key ``c`` of the line holds an object, array, number or boolean.
+
+    json_tuple returns the JSON text of such values, the same as a string with that text
+    (``5`` vs ``"5"``); only a typed parse of that one key tells them apart. It runs only for
+    values that look like one of those (CASE evaluates lazily), so plain strings cost nothing.
+    """
+    from pyspark.sql.types import (
+        ArrayType,
+        BooleanType,
+        DoubleType,
+        MapType,
+        StringType,
+        StructField,
+        StructType,
+    )
+
+    def parses_as(kind: Any) -> Any:
+        return F.from_json(F.col("_raw"), StructType([StructField(c, kind)])).getField(c).isNotNull()
+
+    v = F.col(c)
+    return (
+        F.when(v.startswith("{"), parses_as(MapType(StringType(), StringType())))
+        .when(v.startswith("["), parses_as(ArrayType(StringType())))
+        .when(v.isin("true", "false"), parses_as(BooleanType()))
+        .when(v.rlike(JSON_NUMBER_RE), parses_as(DoubleType()))
+        .otherwise(F.lit(False))
+    )
 
 
 def _spark_path(uri: str) -> str:

@@ -8,8 +8,17 @@ Every raw value is read as a string; :mod:`shoplake_jobs.transforms` types it by
 - ``decimal``: ``[+-]?digits[.digits]`` -> decimal(18,2) (``bad_type`` otherwise)
 - ``bool``: true/false/t/f/1/0/yes/no/y/n -> boolean (``bad_type`` otherwise)
 - ``timestamp``: ISO-8601, ``Z`` / ``+hh:mm`` / no offset (= UTC) -> UTC timestamp
-  (``bad_timestamp`` otherwise)
+  (``bad_timestamp`` otherwise). Accepted range (:data:`TIMESTAMP_YEARS`, :data:`MAX_OFFSET`):
+  hours 00-23, minutes and seconds 00-59, a real calendar date, an offset of at most
+  ±14:00 (the widest in use, UTC+14 Kiribati) and a UTC year 1970..2100. Anything else would
+  end up as a partition like ``order_date=0001-12-31 (BC)`` that no loader accepts.
 - ``currency``: upper, ``[A-Z]{3}`` and an ISO-4217 code (``bad_currency`` otherwise)
+
+A string-kind column with a ``domain`` (:data:`DOMAINS`) only takes those values after
+trimming and case folding (``bad_domain`` otherwise, and when it is empty and ``required``).
+No text value may contain a control character other than TAB/LF/CR (``bad_domain``).
+JSON Lines values must be JSON strings or null: an object, array, number or boolean is
+``bad_type`` (never loaded as its text).
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ REASONS: tuple[str, ...] = (
     "bad_type",
     "bad_timestamp",
     "bad_currency",
+    "bad_domain",
     "non_positive_quantity",
     "non_positive_price",
 )
@@ -44,15 +54,35 @@ ISO_CURRENCIES: frozenset[str] = frozenset(
 )
 
 
+#: Accepted UTC years of every timestamp column (docs/contracts.md "Bad-input catalogue").
+TIMESTAMP_YEARS: tuple[int, int] = (1970, 2100)
+#: Largest accepted UTC offset (``+14:00`` / ``-14:00``).
+MAX_OFFSET = "14:00"
+
+#: Value domains of enumerated columns: THE definition. The job enforces them
+#: (``bad_domain``); the dbt tests read the same lists as vars of dbt/dbt_project.yml, and
+#: tests/jobs/test_domains.py fails when those differ from these (the Glue job ships as a zip
+#: of these modules without the dbt folder, and dbt runs without this package, so neither
+#: can read the other's file at run time).
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "order_statuses": ("placed", "paid", "shipped", "delivered", "cancelled", "returned"),
+    "loyalty_tiers": ("bronze", "silver", "gold", "platinum"),
+}
+
+
 @dataclass(frozen=True)
 class Col:
     name: str
     kind: Kind = "string"
     #: A NULL/empty value is rejected: ``missing_key`` for identifiers (string kinds),
-    #: else the reason of the kind. Business-key columns are always required.
+    #: ``bad_domain`` for a column with a domain, else the reason of the kind. Business-key
+    #: columns are always required. Every dbt ``not_null`` staging column needs it
+    #: (tests/jobs/test_domains.py).
     required: bool = False
     #: ``> 0`` is required: the reason code used otherwise.
     positive: str | None = None
+    #: Name of the value domain in :data:`DOMAINS` (string kinds only).
+    domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +120,7 @@ ORDERS = Dataset(
         Col("quantity", "int", required=True, positive="non_positive_quantity"),
         Col("unit_price", "decimal", required=True, positive="non_positive_price"),
         Col("currency", "currency", required=True),
-        Col("status", "lower"),
+        Col("status", "lower", required=True, domain="order_statuses"),
         Col("order_ts", "timestamp", required=True),
         Col("updated_at", "timestamp", required=True),
     ),
@@ -111,7 +141,7 @@ CUSTOMERS = Dataset(
         Col("phone"),
         Col("city"),
         Col("country", "upper"),
-        Col("loyalty_tier", "lower"),
+        Col("loyalty_tier", "lower", domain="loyalty_tiers"),
         Col("signup_at", "timestamp"),
         Col("updated_at", "timestamp", required=True),
     ),

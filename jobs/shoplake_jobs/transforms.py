@@ -17,21 +17,37 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from shoplake_jobs.schemas import ISO_CURRENCIES, REASONS, Col, Dataset
+from shoplake_jobs.schemas import (
+    DOMAINS,
+    ISO_CURRENCIES,
+    MAX_OFFSET,
+    REASONS,
+    TIMESTAMP_YEARS,
+    Col,
+    Dataset,
+)
 
 DataFrame = Any
 Column = Any
 
-#: One CSV field: quoted (with "" escapes, may span lines) or unquoted.
-CSV_FIELD_RE = r'(?:^|,)("(?:[^"]|"")*"|[^,]*)'
+#: One CSV field (RFC 4180): quoted (``""`` escapes a quote, newlines allowed) or unquoted
+#: without any quote (``5" screen`` is malformed). The quoted part is an unrolled loop: Java's
+#: regex engine recurses once per iteration of a group, and ``(?:[^"]|"")*`` overflowed
+#: Spark's stack (a JVM crash, not a quarantined row) on a quoted field of ~5000 characters.
+CSV_FIELD_RE = r'(?:^|,)("[^"]*(?:""[^"]*)*"|[^,"]*)'
 INT_RE = r"^[+-]?[0-9]{1,9}$"
 DECIMAL_RE = r"^[+-]?[0-9]{1,16}(\.[0-9]+)?$"
+#: ISO-8601 with real clock fields and an offset within ±14:00; the calendar (Feb 30) is
+#: checked by the cast and the UTC year range (TIMESTAMP_YEARS) after it.
 TIMESTAMP_RE = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})?$"
+    r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"(\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]|[+-]" + MAX_OFFSET + r")?$"
 )
+#: C0 control characters and DEL, except TAB, LF and CR (quoted CSV fields may hold lines).
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
 CURRENCY_RE = r"^[A-Z]{3}$"
 ISO_CURRENCY_RE = "^(" + "|".join(sorted(ISO_CURRENCIES)) + ")$"
+TEXT_KINDS = ("string", "lower", "upper")
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
 REPLACEMENT_CHAR = "\ufffd"
@@ -62,17 +78,41 @@ def strip_bom(lines: DataFrame) -> DataFrame:
     )
 
 
+def opens_quote(F: ModuleType, line: Column) -> Column:
+    """Whether ``line``, read from the start of a record, ends inside a quoted field that was
+    opened at the start of a field: the only way a CSV record continues onto the next line.
+
+    Regexes without repeated groups (see :data:`CSV_FIELD_RE`): escaped quotes ``""`` are
+    dropped (a run of quotes only matters by its parity), every remaining quote pair (a
+    complete quoted field, in order) becomes the marker ``""``, which must stand between
+    commas; what is left must be unquoted fields and one last quote at a field start.
+    """
+    bare = F.regexp_replace(line, '""', "")
+    marked = F.regexp_replace(bare, '"[^"]*"', '""')
+    misplaced = marked.rlike('[^,]""|""[^,]')
+    rest = F.regexp_replace(marked, '""', "")
+    return ~misplaced & rest.rlike('^([^"]*,)?"[^"]*$')
+
+
+def stays_in_quote(F: ModuleType, line: Column) -> Column:
+    """Whether ``line``, read from inside an open quoted field, ends inside one again: it has
+    no closing quote, or it closes the field and opens another at a field start (see
+    :func:`opens_quote`). Any other such line ends the record."""
+    bare = F.regexp_replace(line, '""', "")
+    after_close = F.regexp_extract(bare, '^[^"]*",(.*)$', 1)
+    return ~bare.contains('"') | opens_quote(F, after_close)
+
+
 def probe(lines: DataFrame) -> DataFrame:
     """One small row: the first non-blank line (``_first``, its text ``_header``), whether
-    any line has an odd number of double quotes (``_multiline``: a quoted field continues on
-    the next line) and the number of non-blank lines (``_nonblank``)."""
+    any line opens a quoted field that continues on the next line (``_multiline``, see
+    :func:`opens_quote`) and the number of non-blank lines (``_nonblank``)."""
     F, _ = api(lines)
-    quotes = F.length("_raw") - F.length(F.regexp_replace("_raw", '"', ""))
-    odd = F.when(F.col("_raw").contains('"') & (quotes % 2 == 1), 1).otherwise(0)
+    opens = F.when(F.col("_raw").contains('"') & opens_quote(F, F.col("_raw")), 1).otherwise(0)
     return lines.filter(F.col("_raw") != "").agg(
         F.min("_line_no").alias("_first"),
         F.min_by("_raw", "_line_no").alias("_header"),
-        F.max(odd).alias("_multiline"),
+        F.max(opens).alias("_multiline"),
         F.count(F.lit(1)).alias("_nonblank"),
     )
 
@@ -80,19 +120,36 @@ def probe(lines: DataFrame) -> DataFrame:
 def csv_records(lines: DataFrame, multiline: bool) -> DataFrame:
     """Join the physical lines of records whose quoted fields contain newlines.
 
-    ``multiline=False`` (no line has an odd number of quotes) is the fast path: every
-    non-blank line is a record. A record's ``_line_no`` is its first physical line.
+    ``multiline=False`` (no line opens a quoted field it does not close) is the fast path:
+    every non-blank line is a record. A record's ``_line_no`` is its first physical line.
+
+    Otherwise each line is a step of a two-state machine (outside / inside a quoted field at
+    the line's end). Read from outside, a line for which :func:`opens_quote` holds ends inside
+    (``opens``); read from inside, one for which :func:`stays_in_quote` holds stays inside
+    (``stays``), any other line ends the record. A quote in an unquoted field (``5" screen``)
+    matches neither, so it never carries the record over: that line alone is malformed.
+    The two never both hold (opening needs an odd number of quotes, staying open an even one), so each line either resets the state (neither), copies it (``_stays``
+    only) or flips it (``_opens`` only): the state after a line is the parity of the flips
+    since the last reset, which window sums give without a per-row loop.
     """
     F, Window = api(lines)
     if not multiline:
         return lines.filter(F.col("_raw") != "")
-    quotes = F.length("_raw") - F.length(F.regexp_replace("_raw", '"', ""))
-    before = Window.orderBy("_line_no").rowsBetween(Window.unboundedPreceding, -1)
-    upto = Window.orderBy("_line_no").rowsBetween(Window.unboundedPreceding, 0)
-    marked = lines.withColumn("_odd", (quotes % 2).cast("int")).withColumn(
-        "_start", (F.coalesce(F.sum("_odd").over(before), F.lit(0)) % 2 == 0).cast("int")
-    )
-    numbered = marked.withColumn("_rec", F.sum("_start").over(upto))
+    has_quote = F.col("_raw").contains('"')
+    opens = has_quote & opens_quote(F, F.col("_raw"))
+    stays = ~has_quote | stays_in_quote(F, F.col("_raw"))
+    flip = F.when(opens, 1).otherwise(0)
+    reset = F.when(~opens & ~stays, 1).otherwise(0)
+    order = Window.orderBy("_line_no")
+    upto = order.rowsBetween(Window.unboundedPreceding, 0)
+    steps = lines.select("_line_no", "_raw", flip.alias("_flip"), reset.alias("_reset"))
+    steps = steps.select("*", F.sum("_reset").over(upto).alias("_seg"))
+    in_seg = Window.partitionBy("_seg").orderBy("_line_no").rowsBetween(Window.unboundedPreceding, 0)
+    steps = steps.select("_line_no", "_raw", (F.sum("_flip").over(in_seg) % 2).alias("_inside"))
+    # a record starts at a line read from outside: the first line, or one after an outside end
+    start = F.coalesce(F.lag("_inside", 1).over(order), F.lit(0)) == 0
+    marked = steps.select("_line_no", "_raw", F.when(start, 1).otherwise(0).alias("_start"))
+    numbered = marked.select("_line_no", "_raw", F.sum("_start").over(upto).alias("_rec"))
     keyed = F.concat(F.lpad(F.col("_line_no").cast("string"), _PAD, "0"), F.col("_raw"))
     grouped = numbered.groupBy("_rec").agg(
         F.min("_line_no").alias("_line_no"),
@@ -184,6 +241,9 @@ def classify(parsed: DataFrame, dataset: Dataset, source_object: str) -> DataFra
     """
     F, _ = api(parsed)
     base = ["_line_no", "_raw", "_malformed", "_malformed_detail"]
+    if "_type_error" not in parsed.columns:  # CSV: every value is text
+        parsed = parsed.select("*", F.lit(None).cast("string").alias("_type_error"))
+    base.append("_type_error")
     trimmed = [F.trim(F.col(c.name)) for c in dataset.columns]
     values = parsed.select(
         *base,
@@ -191,9 +251,12 @@ def classify(parsed: DataFrame, dataset: Dataset, source_object: str) -> DataFra
     )
     typed_cols = [_typed(F, c).alias(f"_t_{c.name}") for c in dataset.columns]
     if "line_amount" in dataset.derived:
+        # Multiplied in a type wide enough for any accepted operands (9 + 16 digits), then
+        # narrowed: DuckDB raises on an overflowing decimal product inside try_cast, Spark
+        # gives NULL; NULL (-> bad_type) on both this way.
         typed_cols.append(
-            F.expr("try_cast(try_cast(_v_quantity as int) * try_cast(_v_unit_price as decimal(18,2))"
-                   " as decimal(18,2))").alias("_t_line_amount")
+            F.expr("try_cast(try_cast(_v_quantity as decimal(10,0)) * try_cast(_v_unit_price as"
+                   " decimal(20,2)) as decimal(18,2))").alias("_t_line_amount")
         )
     typed = values.select("*", *typed_cols)
     checks = _checks(F, dataset)
@@ -231,7 +294,8 @@ def _typed(F: ModuleType, c: Col) -> Column:
             low.isin(*FALSE_WORDS), F.lit(False)
         )
     if c.kind == "timestamp":
-        return F.when(v.rlike(TIMESTAMP_RE), F.expr(f"try_cast({name} as timestamp)"))
+        ts = F.when(v.rlike(TIMESTAMP_RE), F.expr(f"try_cast({name} as timestamp)"))
+        return F.when(F.year(ts).between(*TIMESTAMP_YEARS), ts)
     if c.kind == "currency":
         up = F.upper(v)
         return F.when(up.rlike(CURRENCY_RE) & up.rlike(ISO_CURRENCY_RE), up)
@@ -262,6 +326,7 @@ def _checks(F: ModuleType, ds: Dataset) -> list[tuple[str, Column, Column]]:
     identifiers = [*ds.key, *(c.name for c in ds.columns if c.required and c.kind == "string")]
     for name in dict.fromkeys(identifiers):
         checks.append(("missing_key", raw(ds.col(name)).isNull(), F.lit(f"{name}: empty")))
+    checks.append(("bad_type", F.col("_type_error").isNotNull(), F.col("_type_error")))
     kinds = {"bad_type": ("int", "decimal", "bool"), "bad_timestamp": ("timestamp",),
              "bad_currency": ("currency",)}
     for reason, ks in kinds.items():
@@ -271,6 +336,16 @@ def _checks(F: ModuleType, ds: Dataset) -> list[tuple[str, Column, Column]]:
         if reason == "bad_type" and "line_amount" in ds.derived:
             checks.append(("bad_type", F.col("_t_line_amount").isNull(),
                            F.lit("line_amount: overflows decimal(18,2)")))
+    for c in ds.columns:
+        if c.domain:
+            allowed = typed(c).isin(*DOMAINS[c.domain])
+            outside = ~allowed if c.required else raw(c).isNotNull() & ~allowed
+            checks.append(("bad_domain", F.coalesce(outside, F.lit(True)),
+                           shown(c, f"not in {c.domain}:")))
+    for c in ds.columns:
+        if c.kind in TEXT_KINDS:
+            checks.append(("bad_domain", F.coalesce(raw(c).rlike(CONTROL_RE), F.lit(False)),
+                           F.lit(f"{c.name}: control character")))
     for c in ds.columns:
         if c.positive:
             checks.append((c.positive, typed(c) <= 0, shown(c, "not > 0:")))

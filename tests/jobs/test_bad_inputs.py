@@ -90,11 +90,11 @@ def test_quoted_fields_and_normalisation(run_job, tmp_path: Path) -> None:
     m = run_job("duckdb", "orders_quoted.csv", lake=lake)
     rows = {r[0]: r for r in curated_rows(lake, m)}
     assert rows["Q1"][3] == "P,1"
-    assert rows["Q2"][3] == 'P"2' and rows["Q2"][7] == "on\nhold"
+    assert rows["Q2"][3] == 'P"2\nB' and rows["Q2"][7] == "paid"
     assert rows["Q3"][7] == "shipped"
     m2 = run_job("duckdb", "orders_wrong_types.csv", lake=tmp_path / "lake2")
     (w11,) = curated_rows(tmp_path / "lake2", m2)
-    assert w11[:8] == ("W11", 1, "C1", "P1", 3, Decimal("9.99"), "USD", "new")
+    assert w11[:8] == ("W11", 1, "C1", "P1", 3, Decimal("9.99"), "USD", "paid")
     assert w11[10] == Decimal("29.97")  # line_amount
 
 
@@ -173,3 +173,19 @@ def test_invariant_violation_fails_without_manifest(run_job, tmp_path: Path, mon
     with pytest.raises(JobError, match="invariant failed"):
         run_job("duckdb", "orders_ragged.csv", lake=lake)
     assert [p for p in lake.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_quoting_and_stray_quotes(run_job, tmp_path: Path, seed: int) -> None:
+    """Any valid quoting (commas, "" escapes, newlines in fields) loads exactly; every line
+    with a quote inside an unquoted field is quarantined alone (issue 12, finding 3)."""
+    from jobs_expectations import quoting_file
+
+    src = tmp_path / "orders_quoting.csv"
+    valid, stray = quoting_file(src, seed=seed)
+    assert stray and any("\n" in v for v in valid.values()) and any('"' in v for v in valid.values())
+    lake = tmp_path / "lake"
+    m = run_job("duckdb", src, lake=lake)
+    assert {r["line_number"]: r["reason"] for r in quarantine_rows(lake, m)} == dict.fromkeys(
+        sorted(stray), "malformed_row")
+    assert {r[0]: r[3] for r in curated_rows(lake, m)} == valid
