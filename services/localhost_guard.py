@@ -105,11 +105,16 @@ def loopback_origin(origin: str) -> bool:
     return (parts.hostname or "") in LOOPBACK_NAMES
 
 
-def check(method: str, headers: Mapping[str, str], hosts: frozenset[str]) -> Rejection | None:
-    """Why this request must be refused, or None. ``headers``: case-insensitive lookup."""
+def check(
+    method: str, headers: Mapping[str, str], hosts: frozenset[str], suffixes: tuple[str, ...] = ()
+) -> Rejection | None:
+    """Why this request must be refused, or None. ``headers``: case-insensitive lookup;
+    ``suffixes``: host name endings also served (``.localhost``: RFC 6761 loopback names)."""
     raw_host = headers.get("Host")
     name = host_name(raw_host) if raw_host is not None else None
-    if name is None or name not in hosts:
+    if name is None or not (
+        name in hosts or any(name.endswith(s) and len(name) > len(s) for s in suffixes)
+    ):
         return Rejection(421, f"Host {raw_host!r} is not served here (allowed: {', '.join(sorted(hosts))})")
     origin = headers.get("Origin")
     if origin is not None and not loopback_origin(origin):

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     #: start Airflow (api-server, scheduler, dag-processor, triggerer) with the local stack
     local_airflow: bool = True
     emulator_python: Path = ROOT / ".venv-emulator" / "bin" / "python"
+    #: MiniStack's AUTH=true (SigV4 checked, unsigned S3 object requests refused, IAM enforced
+    #: on Lambda role sessions). Off by default: with MiniStack 1.5.33 the event path stalls
+    #: under it (README, "Local attack surface").
+    emulator_auth: bool = False
 
     extra: dict[str, Any] = Field(default_factory=dict)
 
