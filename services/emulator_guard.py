@@ -13,8 +13,8 @@ stack starts it through this file, with MiniStack's own interpreter (.venv-emula
   (:mod:`localhost_guard`);
 - every ``Access-Control-*`` response header is dropped, so no preflight succeeds.
 
-MiniStack itself is configured with ``AUTH=true`` by the stack (see README, "Local attack
-surface"): signatures checked, unsigned S3 object requests refused.
+MiniStack's own ``AUTH=true`` is opt-in (``SHOPLAKE_EMULATOR_AUTH``); what it covers and what
+neither covers: docs/local-services.md.
 """
 
 from __future__ import annotations

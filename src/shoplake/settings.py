@@ -97,8 +97,8 @@ class Settings(BaseSettings):
     local_airflow: bool = True
     emulator_python: Path = ROOT / ".venv-emulator" / "bin" / "python"
     #: MiniStack's AUTH=true (SigV4 checked, unsigned S3 object requests refused, IAM enforced
-    #: on Lambda role sessions). Off by default: with MiniStack 1.5.33 the event path stalls
-    #: under it (README, "Local attack surface").
+    #: on Lambda role sessions). Off by default: the emulator speaks plain HTTP, so the lake
+    #: bucket's DenyInsecureTransport statement then denies the Lambdas (docs/local-services.md).
     emulator_auth: bool = False
 
     extra: dict[str, Any] = Field(default_factory=dict)

@@ -145,8 +145,8 @@ def plan_components(settings: Settings, ports: dict[str, int] | None = None) -> 
                 "S3_PERSIST": "1",
                 "S3_DATA_DIR": str(emu_dir / "s3"),
                 "LOG_LEVEL": "INFO",
-                # opt-in (settings.emulator_auth); what it covers and does not: README,
-                # "Local attack surface"
+                # opt-in (settings.emulator_auth); what it covers and does not:
+                # docs/local-services.md
                 "AUTH": "true" if settings.emulator_auth else "false",
             },
         ),
