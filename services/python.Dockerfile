@@ -50,6 +50,8 @@ RUN set -eux; \
     /opt/uv/bin/uv pip install -q --python /opt/ministack/bin/python $MINISTACK_PINS; \
     mkdir -p /data/state /data/tmp /data/s3; \
     chown -R shoplake:shoplake /data
+# MiniStack behind the Host/Origin guard (stdlib only; see services/emulator_guard.py)
+COPY services/localhost_guard.py services/emulator_guard.py /opt/shoplake/
 ENV PATH=/opt/ministack/bin:$PATH \
     GATEWAY_PORT=4566 \
     BIND_HOST=0.0.0.0 \
@@ -69,7 +71,7 @@ VOLUME /data
 EXPOSE 4566
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=12 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:4566/_ministack/health', timeout=2)"]
-CMD ["python", "-m", "ministack"]
+CMD ["python", "/opt/shoplake/emulator_guard.py"]
 
 # ---------------------------------------------------------------------------------------------
 # The Spark S3 jars, taken from the sagemaker-pyspark sdist on PyPI (no Maven here), checked.

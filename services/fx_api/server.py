@@ -31,13 +31,15 @@ import sys
 import threading
 import time
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 if __package__ in (None, ""):  # run as a script: make the ``fx_api`` package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from localhost_guard import GuardedHandler, allowed_hosts  # noqa: E402
 
 from fx_api.rates import (  # noqa: E402
     CURRENCY_NAMES,
@@ -52,6 +54,8 @@ _DATE = r"\d{4}-\d{2}-\d{2}"
 _SINGLE = re.compile(rf"^/v1/({_DATE})$")
 _RANGE = re.compile(rf"^/v1/({_DATE})\.\.({_DATE})?$")
 FAULT_MODES = {"ok", "429", "500", "503", "malformed", "invalid"}
+#: Host names besides the loopback ones (compose: ``fx-api``), comma-separated.
+ALLOWED_HOSTS_ENV = "FX_API_ALLOWED_HOSTS"
 
 
 class BadRequest(Exception):
@@ -208,7 +212,10 @@ def answer(
     return not_found
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(GuardedHandler):
+    """Host / Origin checks on every request (localhost_guard): a web page cannot poison the
+    rates through ``/_control``."""
+
     server_version = "fx-api-standin/1.0"
     protocol_version = "HTTP/1.1"
 
@@ -286,10 +293,13 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(200, self.controls.snapshot())
 
 
-def make_server(host: str, port: int, today: date | None = None) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, today: date | None = None, hosts: frozenset[str] | None = None
+) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     server.controls = Controls(today)  # type: ignore[attr-defined]
+    server.allowed_hosts = hosts or allowed_hosts(ALLOWED_HOSTS_ENV)  # type: ignore[attr-defined]
     return server
 
 
@@ -298,12 +308,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--today", default=os.environ.get("FX_API_TODAY"), help="fix the date")
+    parser.add_argument("--allowed-hosts", default="",
+                        help="Host header names accepted besides localhost/127.0.0.1/[::1], "
+                        f"comma-separated (also env {ALLOWED_HOSTS_ENV}; compose: fx-api)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    try:
+        hosts = allowed_hosts(ALLOWED_HOSTS_ENV, args.allowed_hosts.split(","))
+    except ValueError as exc:
+        parser.error(str(exc))
     server = make_server(
-        args.host, args.port, date.fromisoformat(args.today) if args.today else None
+        args.host, args.port, date.fromisoformat(args.today) if args.today else None, hosts
     )
 
     def stop(*_: Any) -> None:

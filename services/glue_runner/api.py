@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glue_runner.runner import Runner, now
+from glue_runner.script_policy import ScriptLocationError
 from glue_runner.store import ACTIVE_STATES, Store
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,25 @@ class GlueApi:
             )
         }
 
+    def _check_code(self, job: Any) -> None:
+        """Refuse a definition whose script or --extra-py-files the runner would not run
+        (before it is stored here or forwarded to the emulator)."""
+        if not isinstance(job, dict):
+            return  # the operation's own validation reports the shape
+        try:
+            command = job.get("Command")
+            if isinstance(command, dict) and "ScriptLocation" in command:
+                self.runner.policy.check(command["ScriptLocation"])
+            for key in ("DefaultArguments", "NonOverridableArguments"):
+                self.runner.policy.check_arguments(job.get(key))
+        except ScriptLocationError as exc:
+            raise GlueError("InvalidInputException", str(exc)) from exc
+
     def dispatch(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
+        if operation == "CreateJob":
+            self._check_code(body)
+        elif operation == "UpdateJob":
+            self._check_code(body.get("JobUpdate"))
         if self.jobs is not None and operation in self.jobs.operations:
             return self.jobs.call(operation, body)
         handler = self.operations.get(operation)
@@ -203,6 +222,8 @@ class GlueApi:
             **(job.get("NonOverridableArguments") or {}),
         }
         timeout = _minutes(body.get("Timeout", job.get("Timeout")))
+        # the definition may come from the emulator, where anyone can create one
+        self._check_code({**job, "DefaultArguments": arguments})
         run_id = f"jr_{secrets.token_hex(32)}"
         ts = now()
         run: dict[str, Any] = {

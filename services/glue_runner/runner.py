@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from glue_runner import launcher, warm
+from glue_runner.script_policy import ScriptPolicy
 from glue_runner.store import ACTIVE_STATES, Store
 from shoplake.settings import load_settings
 
@@ -47,6 +48,9 @@ class RunnerConfig:
     #: Run duckdb-engine (plain Python) runs in a fork of a pre-imported worker
     #: (:mod:`glue_runner.warm`) instead of a fresh interpreter; same script and arguments.
     warm_workers: bool = False
+    #: Script locations allowed besides the deployed artifacts (glue_runner.script_policy):
+    #: comma-separated ``s3://bucket/prefix/`` or absolute folders.
+    allow_scripts: str = ""
 
 
 @dataclass
@@ -66,6 +70,9 @@ class Runner:
         self.config = config
         #: where job definitions are read (glue_runner.job_source); the store by default
         self.jobs = jobs or store
+        #: the only code this runner executes (checked at CreateJob/UpdateJob/StartJobRun and
+        #: again here before every run: definitions in the emulator can change behind our back)
+        self.policy = ScriptPolicy.build(load_settings().artifacts_bucket, config.allow_scripts)
         self._slots = threading.BoundedSemaphore(max(1, config.max_concurrency))
         self._active: dict[str, _Active] = {}
         self._lock = threading.Lock()
@@ -194,11 +201,14 @@ class Runner:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
             args = run.get("Arguments", {})
-            script = launcher.fetch(job["Command"]["ScriptLocation"], work, settings)
-            py_files = [
-                launcher.fetch(loc, work / "py", settings)
-                for loc in launcher.split_list(args.get(launcher.EXTRA_PY_FILES))
-            ]
+            location = self.policy.check(job["Command"]["ScriptLocation"])
+            self.policy.check_arguments(args)
+            script = launcher.fetch(location, work, settings)
+            self.policy.verify(location, script)
+            py_files = []
+            for loc in launcher.split_list(args.get(launcher.EXTRA_PY_FILES)):
+                py_files.append(launcher.fetch(loc, work / "py", settings))
+                self.policy.verify(loc, py_files[-1])
             cmd = launcher.command(
                 settings, job_name, script, py_files, launcher.script_args(job_name, run_id, args)
             )

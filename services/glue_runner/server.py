@@ -15,12 +15,14 @@ import signal
 import sys
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make the package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from localhost_guard import GuardedHandler, Rejection, allowed_hosts  # noqa: E402
 
 from glue_runner.api import GlueApi, GlueError  # noqa: E402
 from glue_runner.runner import Runner, RunnerConfig  # noqa: E402
@@ -30,9 +32,11 @@ log = logging.getLogger("glue_runner")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "AWSGlue."
+#: Host names besides the loopback ones (compose: ``glue-runner``), comma-separated.
+ALLOWED_HOSTS_ENV = "GLUE_RUNNER_ALLOWED_HOSTS"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(GuardedHandler):
     server: GlueServer
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
@@ -57,6 +61,13 @@ class Handler(BaseHTTPRequestHandler):
             {"__type": err.code, "message": err.message, "Message": err.message},
             {"x-amzn-ErrorType": err.code},
         )
+
+    def send_rejection(self, rejection: Rejection) -> None:
+        # the AWS JSON error shape, so boto3 / the CLI print a readable one-line error
+        code = "MisdirectedRequestException" if rejection.status == 421 else "AccessDeniedException"
+        self._send(rejection.status, {"__type": code, "message": rejection.reason,
+                                      "Message": rejection.reason},
+                   {"x-amzn-ErrorType": code, "Connection": "close"})
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/health":
@@ -95,13 +106,16 @@ class Handler(BaseHTTPRequestHandler):
 class GlueServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], api: GlueApi, runner: Runner) -> None:
+    def __init__(self, address: tuple[str, int], api: GlueApi, runner: Runner,
+                 hosts: frozenset[str] | None = None) -> None:
         super().__init__(address, Handler)
         self.api = api
         self.runner = runner
+        self.allowed_hosts = hosts or allowed_hosts(ALLOWED_HOSTS_ENV)
 
 
-def build(host: str, port: int, config: RunnerConfig, jobs_endpoint: str | None = None) -> GlueServer:
+def build(host: str, port: int, config: RunnerConfig, jobs_endpoint: str | None = None,
+          hosts: frozenset[str] | None = None) -> GlueServer:
     store = Store(config.home)
     jobs = None
     if jobs_endpoint:
@@ -110,7 +124,7 @@ def build(host: str, port: int, config: RunnerConfig, jobs_endpoint: str | None 
         jobs = EmulatorJobs(jobs_endpoint)
     runner = Runner(store, config, jobs)
     runner.recover()
-    return GlueServer((host, port), GlueApi(store, runner, jobs), runner)
+    return GlueServer((host, port), GlueApi(store, runner, jobs), runner, hosts)
 
 
 #: Warm workers (:mod:`glue_runner.warm`) unless GLUE_RUNNER_WARM_WORKERS says otherwise.
@@ -153,6 +167,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="read job definitions from the Glue API at this URL (the emulator, where "
                    "CloudFormation creates them) and forward job operations there; default: "
                    "keep jobs in the runner's own store (env GLUE_RUNNER_JOBS_ENDPOINT)")
+    p.add_argument("--allowed-hosts", default="",
+                   help="Host header names accepted besides localhost/127.0.0.1/[::1], "
+                   f"comma-separated (also env {ALLOWED_HOSTS_ENV}; compose: glue-runner)")
+    p.add_argument("--allow-scripts", default=os.environ.get("GLUE_RUNNER_ALLOW_SCRIPTS", ""),
+                   help="script locations allowed besides the deployed ones "
+                   "(s3://<artifacts bucket>/jobs/<sha256>/<file>): comma-separated "
+                   "s3://bucket/prefix/ or absolute local folders (env GLUE_RUNNER_ALLOW_SCRIPTS)")
     p.add_argument("--log-level", default=os.environ.get("GLUE_RUNNER_LOG_LEVEL", "INFO"))
     return p.parse_args(argv)
 
@@ -171,9 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         home=args.home.resolve(), max_concurrency=args.max_concurrency,
         timeout_scale=args.timeout_scale, stop_grace=args.stop_grace, emit_events=args.emit_events,
         event_source=args.event_source, fallback_event_source=args.fallback_event_source,
-        warm_workers=args.warm_workers,
+        warm_workers=args.warm_workers, allow_scripts=args.allow_scripts,
     )
-    server = build(args.host, args.port, config, jobs_endpoint=args.jobs_endpoint)
+    try:
+        hosts = allowed_hosts(ALLOWED_HOSTS_ENV, args.allowed_hosts.split(","))
+        server = build(args.host, args.port, config, jobs_endpoint=args.jobs_endpoint, hosts=hosts)
+    except ValueError as exc:  # a bad --allowed-hosts / --allow-scripts entry
+        log.error("glue runner not started: %s", exc)
+        return 2
 
     def on_signal(signum: int, _frame: Any) -> None:
         log.info("signal %d: shutting down", signum)
@@ -182,9 +208,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     host, port = server.server_address[:2]
-    log.info("glue runner listening on http://%s:%s (home %s, events %s, warm workers %s, jobs %s)",
+    log.info("glue runner listening on http://%s:%s (home %s, events %s, warm workers %s, jobs %s, "
+             "hosts %s, scripts %s)",
              host, port, config.home, "on" if config.emit_events else "off",
-             "on" if config.warm_workers else "off", args.jobs_endpoint or "own store")
+             "on" if config.warm_workers else "off", args.jobs_endpoint or "own store",
+             ",".join(sorted(hosts)), server.runner.policy.describe())
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

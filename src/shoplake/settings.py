@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     #: start Airflow (api-server, scheduler, dag-processor, triggerer) with the local stack
     local_airflow: bool = True
     emulator_python: Path = ROOT / ".venv-emulator" / "bin" / "python"
+    #: MiniStack's AUTH=true (SigV4 checked, unsigned S3 object requests refused, IAM enforced
+    #: on Lambda role sessions). Off by default: the emulator speaks plain HTTP, so the lake
+    #: bucket's DenyInsecureTransport statement then denies the Lambdas (docs/local-services.md).
+    emulator_auth: bool = False
 
     extra: dict[str, Any] = Field(default_factory=dict)
 

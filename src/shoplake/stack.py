@@ -130,7 +130,8 @@ def plan_components(settings: Settings, ports: dict[str, int] | None = None) -> 
     components = [
         Component(
             name="emulator",
-            argv=[str(settings.emulator_python), "-m", "ministack"],
+            # `python -m ministack` behind the Host/Origin guard (no web page drives it)
+            argv=[str(settings.emulator_python), str(ROOT / "services" / "emulator_guard.py")],
             health_path="/_ministack/health",
             port=ports["aws"],
             endpoint_key="aws",
@@ -144,6 +145,9 @@ def plan_components(settings: Settings, ports: dict[str, int] | None = None) -> 
                 "S3_PERSIST": "1",
                 "S3_DATA_DIR": str(emu_dir / "s3"),
                 "LOG_LEVEL": "INFO",
+                # opt-in (settings.emulator_auth); what it covers and does not:
+                # docs/local-services.md
+                "AUTH": "true" if settings.emulator_auth else "false",
             },
         ),
     ]

@@ -157,3 +157,22 @@ def _bytes(value: str) -> int:
     m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)b?", value.strip().lower())
     assert m, value
     return int(float(m.group(1)) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[m.group(2)])
+
+
+def test_services_accept_the_host_names_other_containers_use(compose: dict[str, Any]) -> None:
+    """The Host guard (services/localhost_guard.py) admits each service's compose name, and
+    only that name besides loopback; the emulator image starts MiniStack behind the guard."""
+    from urllib.parse import urlsplit
+
+    services = _services(compose)
+    allowed = {"emulator": "SHOPLAKE_EMULATOR_ALLOWED_HOSTS", "glue-runner": "GLUE_RUNNER_ALLOWED_HOSTS",
+               "fx-api": "FX_API_ALLOWED_HOSTS"}
+    called: set[str] = set()
+    for service in services.values():
+        for value in (service.get("environment") or {}).values():
+            if isinstance(value, str) and value.startswith("http://"):
+                called.add(urlsplit(value).hostname or "")
+    assert called >= set(allowed)
+    for name, var in allowed.items():
+        assert services[name]["environment"][var] == name
+    assert 'CMD ["python", "/opt/shoplake/emulator_guard.py"]' in DOCKERFILE.read_text()

@@ -167,11 +167,11 @@ def test_failures_at_both_points_are_replayable_without_duplicates(stack: Settin
                  b'{"customer_id":"C9","first_name":"A","last_name":"B","email":"A@X.COM","phone":"1",'
                  b'"city":"Oslo","country":"no","loyalty_tier":"Gold","signup_at":"2026-01-01T00:00:00Z",'
                  b'"updated_at":"2026-01-01T00:00:00Z"}\n')
-    # 2. the job run fails: its script location points nowhere
+    # 2. the job run fails: its script location (in the artifacts prefix) points nowhere
     o_job = f"{stack.glue_job_prefix}-orders"
     definition = glue.get_job(JobName=o_job)["Job"]
     glue.update_job(JobName=o_job, JobUpdate={
-        "Role": definition["Role"], "Command": {**definition["Command"], "ScriptLocation": "s3://nowhere/missing.py"},
+        "Role": definition["Role"], "Command": {**definition["Command"], "ScriptLocation": f"s3://{stack.artifacts_bucket}/jobs/{'0' * 32}/missing.py"},
         "DefaultArguments": definition["DefaultArguments"]})
     o_key = _put(stack, "raw/orders/ingest_date=2026-02-05/orders_fail.csv", (HEADER + _row("F1") + _row("F2")).encode())
 

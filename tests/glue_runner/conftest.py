@@ -181,14 +181,19 @@ def runner_env(tmp: Path, aws_url: str | None, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def make_runner(workdir: Path) -> Iterator[Callable[..., Runner]]:
+def make_runner(
+    workdir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[..., Runner]]:
     """Factory of runner processes; all of them are stopped at the end of the session."""
     made: list[Runner] = []
+    # the tests' scripts live in these folders and bucket prefix, not in the deploy's artifacts
+    allow = f"{workdir},{tmp_path_factory.getbasetemp()},s3://artifacts/jobs/"
 
     def make(aws_url: str | None = None, extra: list[str] | None = None, **env: str) -> Runner:
         home = _mkdir(workdir, "runner-")
         r = Runner(home=home, env=runner_env(home, aws_url, **env),
-                   extra=["--timeout-scale", "1", "--stop-grace", "2", *(extra or [])])
+                   extra=["--timeout-scale", "1", "--stop-grace", "2", "--allow-scripts", allow,
+                          *(extra or [])])
         made.append(r)
         return r.start()
 
