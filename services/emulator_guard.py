@@ -13,14 +13,25 @@ stack starts it through this file, with MiniStack's own interpreter (.venv-emula
   (:mod:`localhost_guard`);
 - every ``Access-Control-*`` response header is dropped, so no preflight succeeds.
 
+It also checkpoints MiniStack's state. MiniStack (``PERSIST_STATE=1``) writes its services'
+state only at a clean shutdown, while S3 objects (``S3_PERSIST=1``) go to disk at once: after
+a crash or SIGKILL the emulator came back with the lake's buckets and objects but without the
+CloudFormation stacks, queues and functions that own them, and the redeploy stopped at "bucket
+already exists". So every state-changing request marks the state dirty, and a task on
+MiniStack's own event loop (no handler runs while it writes) saves it at most every
+``SHOPLAKE_EMULATOR_CHECKPOINT_S`` seconds (default 2; 0 turns it off). What a crash can still
+lose is the last seconds of queue traffic: the sweeper re-drives those objects.
+
 MiniStack's own ``AUTH=true`` is opt-in (``SHOPLAKE_EMULATOR_AUTH``); what it covers and what
 neither covers: docs/local-services.md.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -33,6 +44,8 @@ from localhost_guard import allowed_hosts, check  # noqa: E402
 log = logging.getLogger("emulator_guard")
 
 ALLOWED_HOSTS_ENV = "SHOPLAKE_EMULATOR_ALLOWED_HOSTS"
+CHECKPOINT_ENV = "SHOPLAKE_EMULATOR_CHECKPOINT_S"
+_READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Host suffixes also served: S3 virtual-host style and MiniStack's API-id hosts on loopback
 #: (RFC 6761: *.localhost is loopback, no page can own such a name).
 SUFFIXES = (".localhost",)
@@ -54,7 +67,36 @@ class _Headers:
         return self._h.get(key.lower(), default)
 
 
-def guard(app: Callable[..., Awaitable[None]], hosts: frozenset[str]) -> Callable[..., Awaitable[None]]:
+class Checkpointer:
+    """Saves the emulator's state on its event loop, at most every ``interval`` seconds,
+    when a state-changing request came in since the last save."""
+
+    def __init__(self, save: Callable[[], None], interval: float) -> None:
+        self.save = save
+        self.interval = interval
+        self.dirty = False
+        self._task: asyncio.Task[None] | None = None
+
+    def touch(self, method: str) -> None:
+        if self.interval <= 0 or method in _READ_ONLY:
+            return
+        self.dirty = True
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            if self.dirty:
+                self.dirty = False
+                try:
+                    self.save()
+                except Exception:  # a failed checkpoint must not take the emulator down
+                    log.exception("state checkpoint failed (the next one retries)")
+
+
+def guard(app: Callable[..., Awaitable[None]], hosts: frozenset[str],
+          checkpoint: Checkpointer | None = None) -> Callable[..., Awaitable[None]]:
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") not in ("http", "websocket"):
             return await app(scope, receive, send)  # lifespan
@@ -80,7 +122,11 @@ def guard(app: Callable[..., Awaitable[None]], hosts: frozenset[str]) -> Callabl
                     if not bytes(k).lower().startswith(b"access-control-")]}
             await send(message)
 
-        return await app(scope, receive, send_without_cors)
+        try:
+            return await app(scope, receive, send_without_cors)
+        finally:
+            if checkpoint is not None:
+                checkpoint.touch(method)
 
     return guarded
 
@@ -89,8 +135,13 @@ def main() -> None:
     import ministack.app as ministack_app
 
     hosts = allowed_hosts(ALLOWED_HOSTS_ENV)
+    checkpoint = None
+    if ministack_app.PERSIST_STATE:
+        interval = float(os.environ.get(CHECKPOINT_ENV, "2"))
+        checkpoint = Checkpointer(
+            lambda: ministack_app.save_all(ministack_app._build_persistence_save_dict()), interval)
     # main() serves the module-level ``app``: replace it before it starts
-    ministack_app.app = guard(ministack_app.app, hosts)
+    ministack_app.app = guard(ministack_app.app, hosts, checkpoint)
     ministack_app.main()
 
 

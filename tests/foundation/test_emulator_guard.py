@@ -107,3 +107,28 @@ def test_emulator_auth_refuses_unsigned_object_requests(auth_emulator: str) -> N
     assert raw(auth_emulator, "GET", "/guard-auth/k", {})[0] == 403
     assert raw(auth_emulator, "PUT", "/guard-auth/planted", {}, b"evil")[0] == 403
     assert s3.get_object(Bucket="guard-auth", Key="k")["Body"].read() == b"x"  # type: ignore[attr-defined]
+
+
+def test_checkpointer_saves_after_state_changes_only() -> None:
+    # MiniStack saves its state only at a clean shutdown: the guard checkpoints it
+    import asyncio
+
+    from emulator_guard import Checkpointer
+
+    saves: list[int] = []
+
+    async def scenario() -> None:
+        cp = Checkpointer(lambda: saves.append(1), interval=0.05)
+        cp.touch("GET")
+        cp.touch("HEAD")
+        await asyncio.sleep(0.2)
+        assert saves == []  # reads change nothing
+        cp.touch("POST")
+        cp.touch("PUT")
+        await asyncio.sleep(0.2)
+        assert saves == [1]  # one save for both, none while nothing changed
+        cp.touch("DELETE")
+        await asyncio.sleep(0.2)
+        assert saves == [1, 1]
+
+    asyncio.run(scenario())

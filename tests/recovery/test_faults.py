@@ -185,7 +185,7 @@ def test_clean_restart_then_new_ingest(operator: Operator) -> None:
     up = operator.run("up")
     assert operator.state()["components"]["emulator"]["port"] == port
     assert "event path delivers" in up.stdout
-    assert "deploy: no changes" in up.stdout, up.stdout  # the persisted state came back whole
+    assert "shoplake: no changes" in up.stdout, up.stdout  # the persisted state came back whole
     for day in ("day=2026-01-02", "day=2026-01-03"):
         operator.run("ingest", str(SAMPLE / day))
     operator.run("wait", "--timeout", "120")
