@@ -72,7 +72,10 @@ def test_cleanse_over_a_limit_fails_with_limit_exceeded(make_runner: Any, helper
     (r.home / "shoplake_jobs.zip").write_bytes(jobs_zip(helpers.ROOT))
     src = tmp_path / "orders_wide.csv"
     src.write_text("order_id,line_number\n" + "W1" + ",x" * 20 + "\n")
-    helpers.create_job(g, "cleanse", helpers.ROOT / "jobs" / "cleanse.py", DefaultArguments={
+    # the runner executes scripts only from its allowed folders: the job's entry script is copied
+    # into the runner's home, next to the zip, as a deploy puts both under one artifacts prefix
+    (r.home / "cleanse.py").write_bytes((helpers.ROOT / "jobs" / "cleanse.py").read_bytes())
+    helpers.create_job(g, "cleanse", r.home / "cleanse.py", DefaultArguments={
         "--extra-py-files": str(r.home / "shoplake_jobs.zip"), "--dataset": "orders",
         "--lake_bucket": str(tmp_path / "lake"), "--max_fields": "8"})
     run_id = g.start_job_run(JobName="cleanse", Arguments={"--source_uri": str(src), "--source_version": "v1"})[

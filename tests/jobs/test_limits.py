@@ -118,11 +118,17 @@ def test_file_just_under_the_cap_loads(tmp_path: Path, scratch: Path) -> None:
     assert list(scratch.iterdir()) == []
 
 
-def _wait4(proc: subprocess.Popen) -> tuple[int, int]:
-    """(exit status, peak RSS in MiB) of a child, from the kernel's accounting."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss // 1024
+#: Runs a command and writes its peak RSS (KiB) to argv[1]. The job is started from this small,
+#: freshly exec'd process because Linux carries a process's RSS high-water mark into its
+#: children (fork, and exec keeps ``maxrss``): measured straight from pytest, the job's "peak"
+#: was pytest's own size (736 MiB late in the suite).
+_MEASURE = ("import resource, subprocess, sys; code = subprocess.call(sys.argv[2:]); "
+            "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)); "
+            "sys.exit(code)")
+
+
+def _measured(cmd: list[str], rss_file: Path) -> list[str]:
+    return [sys.executable, "-c", _MEASURE, str(rss_file), *cmd]
 
 
 def _job_cmd(src: Path, lake: Path, *extra: str) -> list[str]:
@@ -144,9 +150,10 @@ def test_one_megabyte_bomb_fails_cleanly_with_bounded_memory(tmp_path: Path) -> 
     assert src.stat().st_size <= 1.5 * MiB
     log = tmp_path / "job.log"
     with open(log, "wb") as err_file:
-        proc = subprocess.Popen(_job_cmd(src, lake, "--max_expanded_bytes", str(64 * MiB)),
-                                env=_job_env(scratch), stdout=subprocess.DEVNULL, stderr=err_file)
-        code, rss_mib = _wait4(proc)
+        code = subprocess.call(_measured(_job_cmd(src, lake, "--max_expanded_bytes", str(64 * MiB)),
+                                         tmp_path / "rss"),
+                               env=_job_env(scratch), stdout=subprocess.DEVNULL, stderr=err_file)
+    rss_mib = int((tmp_path / "rss").read_text()) // 1024
     err = log.read_text()
     assert code != 0, err[-2000:]
     assert "LimitExceededError: limit_exceeded: " in err.strip().splitlines()[-1]
