@@ -78,8 +78,9 @@ def harden(settings: Settings) -> list[Path]:
                 if not p.is_symlink() and _chmod(p, DIR_MODE):
                     changed.append(p)
     changed += restrict(sensitive_files(settings))
-    for p in changed:
-        log.warning("made %s private (%s)", p, oct(DIR_MODE if p.is_dir() else FILE_MODE))
+    if changed:  # one line, not one per folder: the emulator makes its own folders 0755
+        log.info("made %d path(s) under %s private (folders %s, files %s)", len(changed), home,
+                 oct(DIR_MODE), oct(FILE_MODE))
     return changed
 
 
