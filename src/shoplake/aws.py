@@ -21,8 +21,12 @@ def _session(region: str, key: str | None, secret: str | None) -> boto3.session.
 
 
 def client_kwargs(service: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``boto3.client(service, ...)`` in the current profile."""
+    """Keyword arguments for ``boto3.client(service, ...)`` in the current profile.
+
+    Raises :class:`shoplake.settings.StackNotRunning` when the profile's local stack is down:
+    no endpoint would otherwise mean the real AWS endpoints."""
     s = settings or get_settings()
+    s.require_stack()
     endpoint = s.glue_endpoint_url if service == "glue" and s.glue_endpoint_url else s.aws_endpoint_url
     kwargs: dict[str, Any] = {"region_name": s.region, "config": _RETRIES}
     if endpoint:
@@ -33,8 +37,9 @@ def client_kwargs(service: str, settings: Settings | None = None) -> dict[str, A
 def client(service: str, settings: Settings | None = None) -> Any:
     """A boto3 client for ``service`` pointed at the current profile's endpoint."""
     s = settings or get_settings()
+    kwargs = client_kwargs(service, s)  # first: it refuses a stopped local stack
     session = _session(s.region, s.aws_access_key_id, s.aws_secret_access_key)
-    return session.client(service, **client_kwargs(service, s))
+    return session.client(service, **kwargs)
 
 
 def s3fs_filesystem(settings: Settings | None = None) -> Any:

@@ -10,6 +10,7 @@ import sys
 import click
 
 from shoplake.log import setup_logging
+from shoplake.settings import StackNotRunning
 
 # module name under shoplake.commands -> the click command objects it exports
 COMMAND_MODULES: list[str] = [
@@ -25,7 +26,18 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class ShoplakeGroup(click.Group):
+    """The command group: a stopped local stack is a one-line user error, not a traceback,
+    whichever command (or module under it) found out."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except StackNotRunning as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=ShoplakeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 @click.version_option(package_name="shoplake")
 def cli(verbose: bool) -> None:

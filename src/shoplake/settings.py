@@ -30,6 +30,16 @@ ROOT = Path(__file__).resolve().parents[2]
 _EMULATOR_KEY = "test"
 _EMULATOR_REGION = "us-east-1"
 
+#: What every command that needs the local stack says when it is down (one line).
+STACK_NOT_RUNNING = "the embedded stack is not running: run `shoplake up`"
+
+
+class StackNotRunning(RuntimeError):
+    """The profile runs on local processes and they are not up (no endpoint in stack.json).
+
+    Raised before any AWS client exists: without it, a missing endpoint means "the real AWS
+    endpoints", reached with the emulator's dummy keys."""
+
 
 class Settings(BaseSettings):
     """Resolved configuration of one deployment."""
@@ -140,6 +150,17 @@ class Settings(BaseSettings):
     @property
     def is_emulated(self) -> bool:
         return self.aws_endpoint_url is not None
+
+    @property
+    def needs_local_stack(self) -> bool:
+        """The AWS side of this profile is processes that ``shoplake up`` starts."""
+        return self.stack_mode == "processes"
+
+    def require_stack(self) -> None:
+        """Raise :class:`StackNotRunning` when this profile needs the local stack and it is
+        down; :func:`shoplake.aws.client` calls it before building any client."""
+        if self.needs_local_stack and not self.aws_endpoint_url:
+            raise StackNotRunning(STACK_NOT_RUNNING)
 
     def aws_env(self) -> dict[str, str]:
         """Environment variables that point stock AWS tools (CLI, boto3) at this profile."""

@@ -11,11 +11,6 @@ def _settings(profile: str | None) -> Settings:
     return load_settings(profile=profile) if profile else get_settings()
 
 
-def _require_endpoint(settings: Settings) -> None:
-    if settings.stack_mode == "processes" and not settings.aws_endpoint_url:
-        raise click.ClickException("no emulator endpoint: run `shoplake up` first")
-
-
 @click.command()
 @click.option("--profile", type=click.Choice(["embedded", "compose", "aws"]), default=None,
               help="Deploy to this profile instead of SHOPLAKE_PROFILE.")
@@ -45,7 +40,7 @@ def deploy(profile: str | None, plan_only: bool, live: bool, as_json: bool, skip
             return
     elif live:
         raise click.UsageError("--live needs --plan")
-    _require_endpoint(settings)
+    settings.require_stack()  # before packaging anything
     try:
         run_deploy(settings, echo=click.echo, execute=not plan_only,
                    warehouse=not skip_warehouse)
@@ -69,7 +64,7 @@ def destroy(profile: str | None, force: bool, yes: bool) -> None:
     from shoplake.deploy import destroy as run_destroy
 
     settings = _settings(profile)
-    _require_endpoint(settings)
+    settings.require_stack()  # before asking anything
     where = settings.aws_endpoint_url or f"AWS ({settings.region})"
     what = "the stacks AND every bucket with its data" if force else "the stacks (buckets with data are kept)"
     if not yes:

@@ -121,6 +121,7 @@ def fetch_rates(
     :class:`~shoplake.fx.errors.FxError` subclasses; then nothing was written.
     """
     s = settings or get_settings()
+    s.require_stack()  # the stand-in and the lake are both the local stack's
     if not s.fx_api_url:
         raise FxError("no FX API URL: set SHOPLAKE_FX_API_URL or start the stack (shoplake up)")
     base = base.upper()
