@@ -199,3 +199,18 @@ def test_flatten_single_document_and_amount() -> None:
     assert [(r["rate_date"], r["currency"], r["rate"]) for r in rows] == [
         (date(2024, 1, 5), "USD", pytest.approx(1.0946))
     ]
+
+
+def test_retries_are_urllib3_retry_mounted_on_the_session() -> None:
+    from urllib3.util import Retry
+
+    from shoplake.fx.client import RETRY_STATUSES, FrankfurterClient
+
+    policy = RetryPolicy(max_attempts=4, backoff_base=0.5, backoff_max=3.0)
+    with FrankfurterClient("http://127.0.0.1:9", policy) as client:
+        retry = client.session.get_adapter("http://127.0.0.1:9/v1/latest").max_retries
+    assert isinstance(retry, Retry) and retry.total == 3
+    assert set(retry.status_forcelist) == set(RETRY_STATUSES)
+    assert retry.respect_retry_after_header and not retry.raise_on_status
+    # urllib3 copies a Retry per attempt: the policy's waits survive the copy
+    assert retry.new(total=1).policy is policy
