@@ -37,7 +37,7 @@ from botocore.exceptions import ClientError
 
 from shoplake import aws, lake
 from shoplake import stack as stack_mod
-from shoplake.settings import Settings, get_settings, load_settings
+from shoplake.settings import Settings, load_settings
 
 DAY = "2026-01-01"
 FINAL = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR"}
@@ -112,7 +112,6 @@ def bench_engine(engine: str, body: bytes, repeat: int, timeout: float) -> list[
     home = Path(tempfile.mkdtemp(prefix=f"bench-event-{engine}-"))
     old = os.environ.get("SHOPLAKE_HOME")
     os.environ["SHOPLAKE_HOME"] = str(home)
-    get_settings.cache_clear()
     settings = load_settings(home=home, job_engine=engine)
     results = []
     try:
@@ -135,7 +134,6 @@ def bench_engine(engine: str, body: bytes, repeat: int, timeout: float) -> list[
             os.environ.pop("SHOPLAKE_HOME", None)
         else:
             os.environ["SHOPLAKE_HOME"] = old
-        get_settings.cache_clear()
         shutil.rmtree(home, ignore_errors=True)
     return results
 

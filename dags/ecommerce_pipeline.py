@@ -66,7 +66,6 @@ BACKOFF: dict[str, Any] = {
 def _settings() -> Any:
     from shoplake.settings import get_settings
 
-    get_settings.cache_clear()  # a long-lived worker must see the current stack file
     return get_settings()
 
 

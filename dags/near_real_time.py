@@ -62,7 +62,6 @@ def alert_failure(context: dict[str, Any]) -> None:
         from shoplake.orchestration.pipeline import failure_alert, publish
         from shoplake.settings import get_settings
 
-        get_settings.cache_clear()
         publish(failure_alert(context), get_settings(), aws_conn_id=AWS_CONN_ID)
     except Exception:
         log.exception("could not publish the failure alert")
@@ -95,7 +94,6 @@ def shoplake_near_real_time() -> None:
 
         events = [e for evs in (triggering_asset_events or {}).values() for e in evs]
         log.info("triggered by %d asset event(s)", len(events))
-        get_settings.cache_clear()
         return load_warehouse(get_settings())
 
     @task
@@ -103,7 +101,6 @@ def shoplake_near_real_time() -> None:
         from shoplake.orchestration.pipeline import dbt
         from shoplake.settings import get_settings
 
-        get_settings.cache_clear()
         return dbt(["build", "--select", "config.materialized:incremental+"], get_settings())
 
     load_warehouse() >> dbt_incremental()

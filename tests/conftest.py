@@ -53,7 +53,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     home: Path = tmp_path_factory.mktemp("stack-home")
     old = os.environ.get("SHOPLAKE_HOME")
     os.environ["SHOPLAKE_HOME"] = str(home)
-    get_settings.cache_clear()
     # Airflow's own processes are exercised by tests/airflow_dags and tests/demo; the event
     # path tests do not need them (and start ~1 min faster without).
     old_af = os.environ.get("SHOPLAKE_LOCAL_AIRFLOW")
@@ -61,7 +60,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     settings = load_settings(home=home)
     stack_mod.up(settings, echo=_silent)
     try:
-        get_settings.cache_clear()
         live = get_settings()
         deploy(live, echo=_silent)
         yield live
@@ -72,4 +70,3 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        get_settings.cache_clear()

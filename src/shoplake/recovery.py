@@ -203,11 +203,10 @@ def ensure_up(settings: Settings, echo: Any = print, *, deploy: bool = True) -> 
     emulator), provision, prove the event path delivers, and sweep what a stop or a crash
     left half-done. Raises :class:`RecoveryError` unless all of it holds."""
     from shoplake import stack
-    from shoplake.settings import get_settings, refreshed
+    from shoplake.settings import refreshed
 
     state = stack.up(settings, echo=echo)
     restarted = list(state.get("restarted", []))
-    get_settings.cache_clear()
     live = refreshed(settings)
     if not deploy:
         return UpResult(live, restarted, "not checked (--no-deploy)", {})

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -266,7 +265,12 @@ def refreshed(settings: Settings) -> Settings:
     return settings.model_copy(update={k: defaults[k] for k in keys if k in defaults and k not in explicit})
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings of the current process (cached; call ``get_settings.cache_clear()`` to re-read)."""
+    """Settings as they are now: profile, environment, ``.env`` and the running stack's
+    ``stack.json``, read on every call (a few milliseconds).
+
+    Not cached on purpose: a command calls this once at its start and passes the result down,
+    so it reads ``stack.json`` once; a long-lived process (an Airflow worker, the Glue runner)
+    calls it per task and sees the stack as it is then. No cache means nothing to clear after
+    ``shoplake up`` writes new endpoints or a test changes the environment."""
     return load_settings()

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,8 @@ import psutil
 import requests
 
 from shoplake import private
+from shoplake.orchestration.components import airflow_components
+from shoplake.processes import Component, free_port
 from shoplake.settings import ROOT, Settings, read_stack_file, stack_file
 
 log = logging.getLogger(__name__)
@@ -38,31 +39,8 @@ EMULATOR_KEY = "test"
 GLUE_RUNNER_EVENT_SOURCE = "shoplake.glue-runner"
 
 
-@dataclass
-class Component:
-    """One local process of the stack."""
-
-    name: str
-    argv: list[str]
-    health_path: str
-    port: int
-    endpoint_key: str
-    env: dict[str, str] = field(default_factory=dict)
-    ready_timeout: float = 60.0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 class StackError(RuntimeError):
     pass
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _venv_bin() -> str:
@@ -179,8 +157,6 @@ def plan_components(settings: Settings, ports: dict[str, int] | None = None) -> 
             )
         )
     if settings.local_airflow:
-        from shoplake.orchestration.components import airflow_components
-
         components += airflow_components(settings, aws_url=aws_url, glue_url=glue_url, ports=chosen)
     return components
 

@@ -148,7 +148,6 @@ def test_failure_publishes_an_alert(airflow_stack: Settings, first_run: tuple[An
     """The FX API is down: ``fetch_fx`` fails, nothing downstream runs, and the failure alert
     names the task, its try and its log. (A failure that leaves the shared lake alone; the
     Glue-failure path runs in test_local_airflow.py.)"""
-    from shoplake.settings import get_settings
 
     monkeypatch.setenv("SHOPLAKE_FX_API_URL", "http://127.0.0.1:9")  # nothing listens there
     monkeypatch.setenv("SHOPLAKE_EXTRA", json.dumps({"fx_retry": {"max_attempts": 1}}))
@@ -157,11 +156,8 @@ def test_failure_publishes_an_alert(airflow_stack: Settings, first_run: tuple[An
         t.retries = 0
     alerts.collect(airflow_stack)
     seen = {a["message_id"] for a in alerts.read_log(airflow_stack)}
-    try:
-        dr = dag.test(logical_date=run_for(datetime(2026, 1, 5, tzinfo=UTC)),
-                      run_conf={"batch_root": str(batch_root)})
-    finally:
-        get_settings.cache_clear()
+    dr = dag.test(logical_date=run_for(datetime(2026, 1, 5, tzinfo=UTC)),
+                  run_conf={"batch_root": str(batch_root)})
     states = _states(dr)
     assert dr.state == "failed", states
     assert states["fetch_fx"] == "failed"

@@ -356,7 +356,6 @@ def test_cli_transform_docs_generates_the_catalog(scenario, tmp_path, monkeypatc
     from click.testing import CliRunner
 
     from shoplake.commands.transform import transform
-    from shoplake.settings import get_settings
 
     target = tmp_path / "target"
     monkeypatch.setenv("SHOPLAKE_PROFILE", "embedded")
@@ -364,11 +363,7 @@ def test_cli_transform_docs_generates_the_catalog(scenario, tmp_path, monkeypatc
     monkeypatch.setenv("SHOPLAKE_WAREHOUSE_PATH", str(scenario["path"]))
     monkeypatch.setenv("DBT_TARGET_PATH", str(target))
     monkeypatch.setenv("DBT_LOG_PATH", str(tmp_path / "logs"))
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(transform, ["--docs"])
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(transform, ["--docs"])
     assert result.exit_code == 0, result.output
     catalog = json.loads((target / "catalog.json").read_text())
     columns = catalog["nodes"]["model.shoplake.fct_orders"]["columns"]

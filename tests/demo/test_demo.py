@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from shoplake import stack
 from shoplake.cli import cli
-from shoplake.settings import ROOT, get_settings, load_settings
+from shoplake.settings import ROOT, load_settings
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -27,7 +27,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     home = tmp_path_factory.mktemp("demo-home")
     mp = pytest.MonkeyPatch()
     mp.setenv("SHOPLAKE_HOME", str(home))
-    get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["demo"], catch_exceptions=False)
         assert result.exit_code == 0, result.output[-3000:]
@@ -35,7 +34,6 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
     finally:
         stack.down(load_settings(home=home), echo=lambda _: None, timeout=10)
         mp.undo()
-        get_settings.cache_clear()
 
 
 def test_demo_summary_matches_the_sample_manifest(demo_run: tuple[str, Path]) -> None:

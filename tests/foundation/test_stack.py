@@ -32,9 +32,7 @@ def _quiet(_: str) -> None:
 def test_up_status_second_up_down_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOPLAKE_HOME", str(tmp_path))
     monkeypatch.setenv("SHOPLAKE_LOCAL_AIRFLOW", "false")  # Airflow's start: tests/airflow_dags
-    from shoplake.settings import get_settings
 
-    get_settings.cache_clear()
     # a state folder from before it was private: 0755 folder, 0644 warehouse and Airflow db
     tmp_path.chmod(0o755)
     duckdb.connect(str(tmp_path / "warehouse.duckdb")).close()
@@ -62,7 +60,6 @@ def test_up_status_second_up_down_leaves_nothing(tmp_path: Path, monkeypatch: py
             # bound to loopback only
             conns = [c for c in psutil.net_connections("tcp") if c.status == "LISTEN" and c.laddr.port == comp["port"]]
             assert conns and all(c.laddr.ip == "127.0.0.1" for c in conns)
-        get_settings.cache_clear()
         r = runner.invoke(cli, ["status"])
         assert r.exit_code == 0 and "healthy" in r.output, r.output
         r = runner.invoke(cli, ["up", "--no-deploy"])
@@ -75,7 +72,6 @@ def test_up_status_second_up_down_leaves_nothing(tmp_path: Path, monkeypatch: py
     assert "stack stopped" in r.output
     assert stack.group_members(pgid) == []
     assert not (tmp_path / "stack.json").exists()
-    get_settings.cache_clear()
 
 
 def test_stale_state_from_a_killed_run_is_cleaned(tmp_path: Path) -> None:

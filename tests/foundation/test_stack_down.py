@@ -97,13 +97,7 @@ def test_commands_that_need_the_stack_fail_fast(
         monkeypatch.delenv(key)
     monkeypatch.setenv("SHOPLAKE_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    from shoplake.settings import get_settings
-
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, args)
-    finally:
-        get_settings.cache_clear()
+    result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0
     assert not isinstance(result.exception, AssertionError), result.output
     assert result.output.strip().splitlines()[-1] == f"Error: {STACK_NOT_RUNNING}", result.output

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from shoplake.commands.fx import fetch_rates_command
-from shoplake.settings import Settings, get_settings
+from shoplake.settings import Settings
 
 
 @pytest.fixture
@@ -25,9 +25,7 @@ def env_settings(fx_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_pat
         monkeypatch.setenv(f"SHOPLAKE_{field.upper()}", str(getattr(fx_settings, field)))
     monkeypatch.setenv("SHOPLAKE_HOME", str(tmp_path))
     monkeypatch.setenv("SHOPLAKE_EXTRA", '{"fx_retry": {"max_attempts": 2, "backoff_base": 0.01}}')
-    get_settings.cache_clear()
     yield fx_settings
-    get_settings.cache_clear()
 
 
 def test_fetch_rates_command(

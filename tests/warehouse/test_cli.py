@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from shoplake.cli import cli
-from shoplake.settings import Settings, get_settings
+from shoplake.settings import Settings
 from shoplake.warehouse import connection as wc
 
 pytestmark = pytest.mark.filterwarnings("ignore:Arrow output on a DB-API result:UserWarning")
@@ -37,7 +37,6 @@ def cli_env(module_lake: Any) -> Iterator[dict[str, str]]:
     env = _env(module_lake.settings)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    get_settings.cache_clear()
     try:
         result = CliRunner().invoke(cli, ["load"])
         assert result.exit_code == 0, result.output
@@ -49,7 +48,6 @@ def cli_env(module_lake: Any) -> Iterator[dict[str, str]]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        get_settings.cache_clear()
 
 
 def test_help() -> None:

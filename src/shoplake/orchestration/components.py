@@ -11,28 +11,20 @@ Four processes, each started through :mod:`shoplake.orchestration.launch` (which
 Log servers are not started (``--skip-serve-logs``: they would bind every interface); the
 api-server reads the task logs from ``<home>/airflow/logs`` directly.
 
-Plug-in for ``stack.plan_components`` (after ``aws_url``/``glue_url`` are known)::
-
-    from shoplake.orchestration.components import airflow_components
-    components += airflow_components(settings, aws_url=aws_url, glue_url=glue_url)
+``stack.plan_components`` adds them once ``aws_url``/``glue_url`` are known. The process type
+lives in :mod:`shoplake.processes`, below both modules (no import cycle).
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 from shoplake.orchestration.config import airflow_env, api_url
+from shoplake.processes import Component, free_port
 from shoplake.settings import Settings
 
 API_HEALTH = "/api/v2/monitor/health"
 SERVICES = ("scheduler", "dag-processor", "triggerer")
-
-
-def _free_port(host: str) -> int:
-    from shoplake.stack import free_port
-
-    return free_port(host)
 
 
 def airflow_components(
@@ -42,14 +34,12 @@ def airflow_components(
     glue_url: str | None = None,
     api_port: int | None = None,
     ports: dict[str, int] | None = None,
-) -> list[Any]:
-    """The Airflow components (``shoplake.stack.Component``), api-server first; ``ports``
-    by component name (default: free ports)."""
-    from shoplake.stack import Component
-
+) -> list[Component]:
+    """The Airflow components, api-server first; ``ports`` by component name (default: free
+    ports)."""
     host = settings.bind_host
     ports = ports or {}
-    api_port = api_port or ports.get("airflow-api") or _free_port(host)
+    api_port = api_port or ports.get("airflow-api") or free_port(host)
     env = airflow_env(settings, api_port=api_port, aws_url=aws_url, glue_url=glue_url)
     url = api_url(api_port)
     launch = [sys.executable, "-m", "shoplake.orchestration.launch"]
@@ -66,7 +56,7 @@ def airflow_components(
         )
     ]
     for service in SERVICES:
-        port = ports.get(f"airflow-{service}") or _free_port(host)
+        port = ports.get(f"airflow-{service}") or free_port(host)
         extra = ["--", "--skip-serve-logs"] if service in ("scheduler", "triggerer") else []
         components.append(
             Component(
