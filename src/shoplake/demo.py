@@ -46,7 +46,7 @@ def day_folders(data_dir: Path) -> list[Path]:
 
 def ensure_up(echo: Callable[[str], None]) -> Settings:
     settings = get_settings()
-    if settings.stack_mode == "processes":
+    if settings.needs_local_stack:
         from shoplake.recovery import ensure_up as up
 
         return up(settings, echo=echo).settings

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from shoplake import private
 from shoplake.settings import Settings
+from shoplake.warehouse.backends import backend
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def secret_name(settings: Settings) -> str:
 def key(settings: Settings) -> bytes:
     """This deployment's PII key (see the module docstring for where it comes from)."""
     value = os.environ.get(KEY_ENV)
-    if not value and settings.warehouse_backend == "snowflake":
+    if not value and backend(settings).pii_key_in_secrets_manager:
         value = _from_secrets_manager(settings)
     if not value:
         value = _local_key(private.pii_key_file(settings))

@@ -141,7 +141,7 @@ def diagnose(settings: Settings) -> Diagnosis:
     from shoplake import dlq, ingest, stack
 
     d = Diagnosis()
-    if settings.stack_mode == "processes":
+    if settings.needs_local_stack:
         state = stack.running_state(settings)
         if not state:
             d.add("stack", "the embedded stack is not running", "shoplake up")

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["embedded", "compose", "aws"]
@@ -100,6 +101,23 @@ class Settings(BaseSettings):
 
     # --- FX API --------------------------------------------------------------------------
     fx_api_url: str | None = None
+    #: fields of :class:`shoplake.fx.RetryPolicy` to override, e.g.
+    #: ``SHOPLAKE_FX_RETRY='{"max_attempts": 3, "read_timeout": 10}'``
+    fx_retry: dict[str, int | float] = Field(default_factory=dict)
+    #: first day fetched when there is no watermark yet (None: 1 January of last year)
+    fx_start_date: date | None = None
+
+    # --- Airflow -------------------------------------------------------------------------
+    #: its REST API (embedded: the endpoint the running stack recorded); None: no Airflow
+    airflow_url: str | None = None
+    #: a user of that API; None: the local admin (<home>/airflow/admin-password)
+    airflow_user: str | None = None
+    airflow_password: SecretStr | None = None
+
+    # --- daily batch -------------------------------------------------------------------
+    #: the folder of day=YYYY-MM-DD batch drops (None: the committed sample); relative to the
+    #: repository root unless absolute
+    batch_root: Path | None = None
 
     # --- local stack ---------------------------------------------------------------------
     #: "processes": `shoplake up` starts local processes; "compose": docker compose;
@@ -113,8 +131,6 @@ class Settings(BaseSettings):
     #: on Lambda role sessions). Off by default: the emulator speaks plain HTTP, so the lake
     #: bucket's DenyInsecureTransport statement then denies the Lambdas (docs/local-services.md).
     emulator_auth: bool = False
-
-    extra: dict[str, Any] = Field(default_factory=dict)
 
     # --- derived -------------------------------------------------------------------------
     @property
@@ -151,6 +167,12 @@ class Settings(BaseSettings):
         return self.aws_endpoint_url is not None
 
     @property
+    def how_to_start(self) -> str:
+        """How this profile's AWS side comes up (for messages)."""
+        return {"processes": "shoplake up", "compose": "use docker compose up",
+                "none": "it runs on real AWS"}[self.stack_mode]
+
+    @property
     def needs_local_stack(self) -> bool:
         """The AWS side of this profile is processes that ``shoplake up`` starts."""
         return self.stack_mode == "processes"
@@ -183,6 +205,7 @@ def embedded_defaults(home: Path) -> dict[str, Any]:
         "aws_endpoint_url": endpoints.get("aws"),
         "glue_endpoint_url": endpoints.get("glue"),
         "fx_api_url": endpoints.get("fx_api"),
+        "airflow_url": endpoints.get("airflow"),
         "aws_access_key_id": _EMULATOR_KEY,
         "aws_secret_access_key": _EMULATOR_KEY,
         "region": _EMULATOR_REGION,
@@ -260,7 +283,7 @@ def load_settings(**overrides: Any) -> Settings:
 def refreshed(settings: Settings) -> Settings:
     """``settings`` with the endpoints the running stack wrote to ``stack.json`` since."""
     defaults = PROFILE_DEFAULTS[settings.profile](settings.home)
-    keys = ("aws_endpoint_url", "glue_endpoint_url", "fx_api_url")
+    keys = ("aws_endpoint_url", "glue_endpoint_url", "fx_api_url", "airflow_url")
     explicit = _env_overrides()
     return settings.model_copy(update={k: defaults[k] for k in keys if k in defaults and k not in explicit})
 

@@ -32,9 +32,9 @@ def queue_depths(settings: Settings) -> dict[str, dict[str, int]]:
 def print_status(settings: Settings) -> bool:
     console = Console()
     console.print(f"profile [bold]{settings.profile}[/]  home {settings.home}")
-    state = stack.running_state(settings) if settings.stack_mode == "processes" else None
+    state = stack.running_state(settings) if settings.needs_local_stack else None
     ok = True
-    if settings.stack_mode == "processes":
+    if settings.needs_local_stack:
         table = Table("component", "pid", "endpoint", "health")
         if not state:
             console.print("stack: [red]not running[/] (shoplake up)")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from shoplake import pii, private
 from shoplake.settings import ROOT, Settings, get_settings
+from shoplake.warehouse.backends import backend
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ def dbt_executable() -> str:
 def dbt_env(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Environment of the dbt process: the caller's, plus the warehouse file for `local`."""
     env = dict(os.environ)
-    env["SHOPLAKE_WAREHOUSE_PATH"] = str(Path(settings.warehouse_file).resolve())
-    env["SHOPLAKE_DBT_TARGET"] = settings.dbt_target
+    # where the local target's file is, which target (and, locally, its private folder)
+    env.update(backend(settings).dbt_env())
     # the PII hashes' key, as the HMAC's padded keys (dbt/macros/pii.sql)
     env.update(pii.dbt_env(pii.key(settings)))
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -92,13 +93,9 @@ def run_dbt(
     when ``check``. ``env`` adds variables (e.g. ``DBT_TARGET_PATH``)."""
     settings = settings or get_settings()
     args = list(args)
-    if settings.dbt_target == "local":
-        private.private_dir(Path(settings.warehouse_file).parent)
     cmd = dbt_command(args, settings)
     log.info("running %s", " ".join(cmd))
-    from shoplake.warehouse.writer_lock import writer_lock
-
-    with writer_lock(settings, what="dbt"):
+    with backend(settings).writer_lock(what="dbt"):
         result = subprocess.run(
             cmd,
             cwd=DBT_PROJECT_DIR,

@@ -150,7 +150,7 @@ def test_failure_publishes_an_alert(airflow_stack: Settings, first_run: tuple[An
     Glue-failure path runs in test_local_airflow.py.)"""
 
     monkeypatch.setenv("SHOPLAKE_FX_API_URL", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("SHOPLAKE_EXTRA", json.dumps({"fx_retry": {"max_attempts": 1}}))
+    monkeypatch.setenv("SHOPLAKE_FX_RETRY", json.dumps({"max_attempts": 1}))
     dag = _dag()
     for t in dag.tasks:  # fail fast: no Airflow retries inside the test
         t.retries = 0

@@ -9,7 +9,6 @@ These start real processes and run DAGs through the real scheduler (~2-3 min; ma
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -99,8 +98,7 @@ def _down(group: Settings, pgid: int) -> None:
 
 
 def _cli(settings: Settings, url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SHOPLAKE_HOME": str(settings.home),
-           "SHOPLAKE_EXTRA": json.dumps({"airflow_url": url})}
+    env = {**os.environ, "SHOPLAKE_HOME": str(settings.home), "SHOPLAKE_AIRFLOW_URL": url}
     return subprocess.run([sys.executable, "-m", "shoplake.cli", *args], env=env, text=True,
                           capture_output=True, timeout=timeout, cwd=ROOT)
 
@@ -153,7 +151,7 @@ def test_run_batch_cli(airflow_stack: Settings, airflow_procs: dict[str, Any], t
     from shoplake.orchestration.client import airflow_status
 
     status = airflow_status(load_settings(home=airflow_stack.home,
-                                          extra={"airflow_url": airflow_procs["url"]}))
+                                          airflow_url=airflow_procs["url"]))
     assert status["reachable"] and status["health"]["scheduler"]["status"] == "healthy"
     assert status["dags"][DAILY_DAG_ID]["last_runs"][0]["state"] == "success"
 

@@ -24,7 +24,7 @@ def env_settings(fx_settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_pat
     ):
         monkeypatch.setenv(f"SHOPLAKE_{field.upper()}", str(getattr(fx_settings, field)))
     monkeypatch.setenv("SHOPLAKE_HOME", str(tmp_path))
-    monkeypatch.setenv("SHOPLAKE_EXTRA", '{"fx_retry": {"max_attempts": 2, "backoff_base": 0.01}}')
+    monkeypatch.setenv("SHOPLAKE_FX_RETRY", '{"max_attempts": 2, "backoff_base": 0.01}')
     yield fx_settings
 
 
@@ -53,7 +53,7 @@ def test_fetch_rates_command_failure(
         fetch_rates_command, ["--start", "2024-06-24", "--end", "2024-06-28"]
     )
     assert result.exit_code == 1
-    assert "failed after 2 attempts: HTTP 500" in result.output  # policy from SHOPLAKE_EXTRA
+    assert "failed after 2 attempts: HTTP 500" in result.output  # policy from SHOPLAKE_FX_RETRY
     assert "nothing written, watermark unchanged" in result.output
     assert raw_keys() == []
 

@@ -22,10 +22,9 @@ def up(no_deploy: bool) -> None:
     from shoplake.recovery import RecoveryError, ensure_up
 
     s = get_settings()
-    if s.stack_mode != "processes":
+    if not s.needs_local_stack:
         raise click.ClickException(
-            f"profile {s.profile!r} has no local processes to start "
-            f"({'use docker compose up' if s.stack_mode == 'compose' else 'it runs on real AWS'})"
+            f"profile {s.profile!r} has no local processes to start ({s.how_to_start})"
         )
     try:
         result = ensure_up(s, echo=click.echo, deploy=not no_deploy)

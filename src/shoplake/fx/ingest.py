@@ -90,14 +90,13 @@ def source_for(base: str) -> str:
 
 
 def policy_from(settings: Settings) -> RetryPolicy:
-    """Retry policy: defaults, overridden by ``settings.extra["fx_retry"]`` (a dict of fields),
-    e.g. ``SHOPLAKE_EXTRA='{"fx_retry": {"max_attempts": 3, "read_timeout": 10}}'``."""
-    return RetryPolicy(**settings.extra.get("fx_retry", {}))
+    """Retry policy: defaults, overridden by ``settings.fx_retry`` (a dict of fields),
+    e.g. ``SHOPLAKE_FX_RETRY='{"max_attempts": 3, "read_timeout": 10}'``."""
+    return RetryPolicy(**settings.fx_retry)  # type: ignore[arg-type]
 
 
 def _first_start(settings: Settings) -> date | None:
-    value = settings.extra.get("fx_start_date")
-    return date.fromisoformat(str(value)) if value else None
+    return settings.fx_start_date
 
 
 def fetch_rates(
@@ -116,7 +115,7 @@ def fetch_rates(
     """Fetch missing FX rates into ``raw/fx_rates``; see the module docstring.
 
     ``start``/``end`` bound the calendar range (defaults: watermark + 1, or
-    ``settings.extra["fx_start_date"]``, or 1 January of last year; today); ``policy``
+    ``settings.fx_start_date``, or 1 January of last year; today); ``policy``
     defaults to :func:`policy_from` the settings. Raises
     :class:`~shoplake.fx.errors.FxError` subclasses; then nothing was written.
     """

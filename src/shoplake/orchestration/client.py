@@ -2,9 +2,9 @@
 it task by task, and report Airflow's health and last runs (``shoplake run batch``,
 ``shoplake airflow status``).
 
-Where Airflow is: ``settings.extra["airflow_url"]``, else the ``airflow`` endpoint the local
-stack recorded in ``<home>/stack.json``. Credentials: ``settings.extra["airflow_user"]`` /
-``["airflow_password"]``, else the local admin (``<home>/airflow/admin-password``).
+Where Airflow is: ``settings.airflow_url`` (``SHOPLAKE_AIRFLOW_URL``; on the embedded profile
+the ``airflow`` endpoint the running stack recorded). Credentials: ``settings.airflow_user`` /
+``airflow_password``, else the local admin (``<home>/airflow/admin-password``).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 
 import requests
 
-from shoplake.orchestration import DAILY_DAG_ID
-from shoplake.settings import Settings, read_stack_file
+from shoplake.orchestration import DAILY_DAG_ID, NRT_DAG_ID
+from shoplake.orchestration.config import ADMIN_USER, admin_password
+from shoplake.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +33,8 @@ class AirflowError(RuntimeError):
 
 
 def airflow_url(settings: Settings) -> str | None:
-    url = settings.extra.get("airflow_url") or read_stack_file(settings.home).get("endpoints", {}).get("airflow")
-    return str(url).rstrip("/") if url else None
+    url = settings.airflow_url
+    return url.rstrip("/") if url else None
 
 
 @dataclass
@@ -50,12 +51,10 @@ class AirflowClient:
         url = airflow_url(settings)
         if not url:
             raise AirflowError("Airflow is not running (no `airflow` endpoint in the stack file; "
-                               "start it with `shoplake up`, or set extra.airflow_url)")
-        user = settings.extra.get("airflow_user")
-        if user:
-            return cls(url, str(user), str(settings.extra.get("airflow_password", "")))
-        from shoplake.orchestration.config import ADMIN_USER, admin_password
-
+                               "start it with `shoplake up`, or set SHOPLAKE_AIRFLOW_URL)")
+        if settings.airflow_user:
+            password = settings.airflow_password
+            return cls(url, settings.airflow_user, password.get_secret_value() if password else "")
         return cls(url, ADMIN_USER, admin_password(settings))
 
     # --- plumbing -----------------------------------------------------------------------
@@ -176,8 +175,6 @@ def run_batch(settings: Settings, day: date, *, batch_root: str | None = None,
 
 def active_dag_runs(settings: Settings) -> list[dict[str, Any]]:
     """Queued or running runs of the shoplake DAGs; [] when this stack has no Airflow."""
-    from shoplake.orchestration import NRT_DAG_ID
-
     if not airflow_url(settings):
         return []
     client = AirflowClient.from_settings(settings)
@@ -187,8 +184,6 @@ def active_dag_runs(settings: Settings) -> list[dict[str, Any]]:
 def airflow_status(settings: Settings, dag_ids: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Health of the Airflow components and the last runs of each shoplake DAG (for
     ``shoplake status``). Never raises: an unreachable Airflow is reported as such."""
-    from shoplake.orchestration import NRT_DAG_ID
-
     url = airflow_url(settings)
     out: dict[str, Any] = {"url": url, "reachable": False, "health": {}, "dags": {}}
     if not url:

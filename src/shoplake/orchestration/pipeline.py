@@ -33,9 +33,9 @@ def business_day(data_interval_start: datetime) -> date:
 
 
 def batch_root(settings: Settings, override: str | None = None) -> Path:
-    """The batch folder: the DAG param, else ``settings.extra["batch_root"]``, else the
-    sample data (``SHOPLAKE_EXTRA='{"batch_root": "/data/drops"}'``)."""
-    value = override or settings.extra.get("batch_root")
+    """The batch folder: the DAG param, else ``settings.batch_root``, else the sample data
+    (``SHOPLAKE_BATCH_ROOT=/data/drops``)."""
+    value = override or settings.batch_root
     path = Path(value) if value else DEFAULT_BATCH_ROOT
     return path if path.is_absolute() else ROOT / path
 

@@ -93,7 +93,7 @@ def _quiet_sqlglot() -> Iterator[None]:
 
 def _query_fakesnow(sql: str, s: Settings, lock_wait_s: float) -> QueryResult:
     check_read_only(sql)
-    if s.warehouse_backend == "duckdb":
+    if wc.backend(s).runs_duckdb:
         _check_same_split(sql)
     # read_only: the file attached READ_ONLY and the session locked down (connection.lock_down)
     conn = wc.connect(s, read_only=True, lock_wait_s=lock_wait_s)
@@ -135,23 +135,9 @@ NATIVE_KINDS = ("SELECT", "EXPLAIN")
 
 def native_connection(s: Settings, lock_wait_s: float = 10.0) -> Any:
     """A plain DuckDB connection on the warehouse file: attached READ_ONLY, current database
-    SHOPLAKE, locked down (:func:`shoplake.warehouse.connection.lock_down`); close it when done."""
-    if s.warehouse_backend != "duckdb":
-        raise wc.WarehouseError("--native needs the local DuckDB warehouse (warehouse_backend duckdb)")
-    import duckdb
-
-    path = s.warehouse_file
-    if not path.exists():
-        raise wc.WarehouseError(f"no warehouse at {path}: run `shoplake load` first")
-    con = duckdb.connect(":memory:")
-    try:
-        wc._attach(con, path, read_only=True, lock_wait_s=lock_wait_s)
-        con.execute(f"USE {wc.DATABASE}")
-        wc.lock_down(con)
-    except BaseException:
-        con.close()
-        raise
-    return con
+    SHOPLAKE, locked down (:func:`shoplake.warehouse.connection.lock_down`); close it when done.
+    Only the local backend has one (:meth:`~shoplake.warehouse.backends.Warehouse.native_connection`)."""
+    return wc.backend(s).native_connection(lock_wait_s)
 
 
 def _query_native(sql: str, s: Settings, lock_wait_s: float) -> QueryResult:

@@ -69,13 +69,13 @@ def deploy_warehouse(
     settings: Settings, stack_outputs: dict[str, str], echo: Callable[[str], None]
 ) -> dict[str, str] | None:
     """Deploy the warehouse objects; on Snowflake return the integration's trust parameters."""
-    from shoplake.warehouse.connection import connect, create_tables, run_statements
+    from shoplake.warehouse.connection import backend, connect, create_tables, run_statements
 
     conn = connect(settings)
     try:
         create_tables(conn)
         trust = None
-        if settings.warehouse_backend == "snowflake":
+        if backend(settings).has_account_objects:
             cursor = conn.cursor()
             try:
                 _run(cursor, section_statements(ACCOUNT_SQL, "account"))
