@@ -22,8 +22,9 @@ test: setup  ## lint, then the whole test suite (real emulator, Spark, DuckDB, d
 test-fast: setup  ## the suite without the slow end-to-end tests
 	$(BIN)/pytest -m "not slow"
 
-lint: setup  ## ruff
+lint: setup  ## ruff, and vulture for dead code (80% confidence)
 	$(BIN)/ruff check .
+	$(BIN)/vulture src dags services lambdas jobs --min-confidence 80
 
 bench: setup  ## run every benchmark (prints figures and ratios)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

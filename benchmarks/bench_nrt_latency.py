@@ -5,8 +5,8 @@ each the time until its order line is in ``analytics.fct_orders``: S3 event -> S
 Lambda -> Glue job -> job_succeeded alert -> SNS -> curated-events queue -> Airflow
 AssetWatcher -> ``shoplake_near_real_time`` (warehouse load + incremental dbt build).
 
-Needs the running local stack WITH Airflow (``shoplake up``) and the curated-events queue
-(``shoplake.orchestration.nrt.ensure_queue``, called here). Prints one line per file and
+Needs the running local stack WITH Airflow (``shoplake up``, whose deploy makes the
+curated-events queue: CuratedEventsQueue in infra/shoplake.yaml). Prints one line per file and
 min/median/max.
 
 Run: ``.venv/bin/python benchmarks/bench_nrt_latency.py [N] [--timeout S]``
@@ -22,7 +22,6 @@ import uuid
 from pathlib import Path
 
 from shoplake.ingest import ingest
-from shoplake.orchestration.nrt import ensure_queue
 from shoplake.settings import ROOT, Settings, get_settings
 from shoplake.warehouse import WarehouseError, query
 
@@ -65,7 +64,6 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=300.0)
     args = p.parse_args()
     settings = get_settings()
-    ensure_queue(settings)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-nrt-") as tmp:
         for i in range(args.n):

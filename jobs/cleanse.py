@@ -27,7 +27,7 @@ from shoplake_jobs.glue import GlueRun, job_args
 from shoplake_jobs.limits import Limits
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
+def _terminate(signum: int, _frame: FrameType | None) -> None:
     """SIGTERM (a stopped or timed-out run) unwinds like an error, so every ``finally``
     removes the run's scratch (the default action would exit without running them)."""
     raise SystemExit(128 + signum)

@@ -154,9 +154,6 @@ class S3Store:
     def remove_tree(self, prefix: str) -> None:
         self.delete(self.list(prefix))
 
-    def download(self, key: str, dest: str) -> None:
-        self.s3.download_file(self.bucket, key, dest)
-
 
 def open_store(lake: str) -> LocalStore | S3Store:
     """``lake`` = a bucket name, an ``s3://bucket`` URI, or a local directory path."""
@@ -166,11 +163,3 @@ def open_store(lake: str) -> LocalStore | S3Store:
     if os.sep in lake or lake.startswith(".") or os.path.isdir(lake):
         return LocalStore(lake)
     return S3Store(lake)
-
-
-def download_source(uri: str, dest_dir: str) -> str:
-    """A local copy of an ``s3://`` object (the file name is kept, so ``.gz`` still shows)."""
-    bucket, key = split_uri(uri)
-    dest = os.path.join(dest_dir, os.path.basename(key) or "source")
-    s3_client().download_file(bucket, key, dest)
-    return dest

@@ -51,12 +51,7 @@ def cli(verbose: bool) -> None:
 
 def _register() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"shoplake.commands.{name}")
-        except ModuleNotFoundError as exc:  # a command module still being written
-            if exc.name != f"shoplake.commands.{name}":
-                raise
-            continue
+        module = importlib.import_module(f"shoplake.commands.{name}")
         for command in module.COMMANDS:
             cli.add_command(command)
 

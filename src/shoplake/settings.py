@@ -134,18 +134,6 @@ class Settings(BaseSettings):
 
     # --- derived -------------------------------------------------------------------------
     @property
-    def raw_prefix(self) -> str:
-        return f"s3://{self.lake_bucket}/raw/"
-
-    @property
-    def curated_prefix(self) -> str:
-        return f"s3://{self.lake_bucket}/curated/"
-
-    @property
-    def quarantine_prefix(self) -> str:
-        return f"s3://{self.lake_bucket}/quarantine/"
-
-    @property
     def job_events_function(self) -> str:
         return f"{self.project}-job-events"
 
@@ -161,10 +149,6 @@ class Settings(BaseSettings):
     @property
     def warehouse_file(self) -> Path:
         return self.warehouse_path or self.home / "warehouse.duckdb"
-
-    @property
-    def is_emulated(self) -> bool:
-        return self.aws_endpoint_url is not None
 
     @property
     def how_to_start(self) -> str:

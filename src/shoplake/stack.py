@@ -130,32 +130,30 @@ def plan_components(settings: Settings, ports: dict[str, int] | None = None) -> 
         ),
     ]
     runner = ROOT / "services" / "glue_runner" / "server.py"
-    if runner.exists():
-        components.append(
-            Component(
-                name="glue-runner",
-                argv=[sys.executable, str(runner), "--host", settings.bind_host,
-                      "--port", str(ports["glue"]), "--home", str(home), "--emit-events",
-                      "--event-source", GLUE_RUNNER_EVENT_SOURCE,
-                      # job definitions are CloudFormation's, in the emulator's Glue API
-                      "--jobs-endpoint", aws_url],
-                health_path="/health",
-                port=ports["glue"],
-                endpoint_key="glue",
-                env={**aws_env, "SHOPLAKE_JOB_ENGINE": settings.job_engine},
-            )
+    components.append(
+        Component(
+            name="glue-runner",
+            argv=[sys.executable, str(runner), "--host", settings.bind_host,
+                  "--port", str(ports["glue"]), "--home", str(home), "--emit-events",
+                  "--event-source", GLUE_RUNNER_EVENT_SOURCE,
+                  # job definitions are CloudFormation's, in the emulator's Glue API
+                  "--jobs-endpoint", aws_url],
+            health_path="/health",
+            port=ports["glue"],
+            endpoint_key="glue",
+            env={**aws_env, "SHOPLAKE_JOB_ENGINE": settings.job_engine},
         )
+    )
     fx = ROOT / "services" / "fx_api" / "server.py"
-    if fx.exists():
-        components.append(
-            Component(
-                name="fx-api",
-                argv=[sys.executable, str(fx), "--host", settings.bind_host, "--port", str(ports["fx_api"])],
-                health_path="/health",
-                port=ports["fx_api"],
-                endpoint_key="fx_api",
-            )
+    components.append(
+        Component(
+            name="fx-api",
+            argv=[sys.executable, str(fx), "--host", settings.bind_host, "--port", str(ports["fx_api"])],
+            health_path="/health",
+            port=ports["fx_api"],
+            endpoint_key="fx_api",
         )
+    )
     if settings.local_airflow:
         components += airflow_components(settings, aws_url=aws_url, glue_url=glue_url, ports=chosen)
     return components

@@ -51,9 +51,6 @@ def airflow_procs(airflow_stack: Settings, tmp_path_factory: pytest.TempPathFact
     group of their own (so ``down`` stops exactly them)."""
     from shoplake.orchestration.components import airflow_components
     from shoplake.orchestration.config import admin_password
-    from shoplake.orchestration.nrt import ensure_queue
-
-    ensure_queue(airflow_stack)
     group = load_settings(home=tmp_path_factory.mktemp("airflow-group"))
     comps = airflow_components(airflow_stack, aws_url=airflow_stack.aws_endpoint_url,
                                glue_url=airflow_stack.glue_endpoint_url)

@@ -15,7 +15,7 @@ import click
     type=click.Choice(["orders", "customers", "products", "fx_rates"]),
     help="Load only this dataset (repeatable). Default: all.",
 )
-def load_command(datasets: tuple[str, ...]) -> None:
+def load(datasets: tuple[str, ...]) -> None:
     """Load committed curated Parquet and raw FX rates into the warehouse RAW tables.
 
     Only files listed in SUCCEEDED run manifests (curated/_manifests/<dataset>/*.json) are
@@ -28,9 +28,9 @@ def load_command(datasets: tuple[str, ...]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from shoplake.warehouse import load
+    from shoplake.warehouse import load as run
 
-    result = load(datasets=datasets or None, raise_on_error=False)
+    result = run(datasets=datasets or None, raise_on_error=False)
     table = Table(title=f"load run {result.run_id}")
     for column in ("table", "status", "files", "skipped", "rows", "rows in", "quar.", "detail"):
         table.add_column(column, overflow="fold", no_wrap=column in ("table", "status"))
@@ -68,7 +68,7 @@ def load_command(datasets: tuple[str, ...]) -> None:
     help="Local warehouse only: run QUERY as DuckDB SQL on the file (exact decimal sums; "
     "fakesnow computes SUM/AVG of NUMBER as DOUBLE). Same read-only, locked-down session.",
 )
-def sql_command(query: str, fmt: str, wait: float, native: bool) -> None:
+def sql(query: str, fmt: str, wait: float, native: bool) -> None:
     """Run one read-only QUERY (Snowflake SQL) against the warehouse of the current profile.
 
     Locally the DuckDB file is attached read-only and the session is locked down before QUERY
@@ -104,4 +104,4 @@ def _one_line(message: str) -> str:
     return lines[0] if lines else message
 
 
-COMMANDS = [load_command, sql_command]
+COMMANDS = [load, sql]

@@ -49,7 +49,7 @@ def lint(paths: list[Path], regions: list[str] | None = None) -> list[str]:
 
     logging.getLogger("cfnlint").setLevel(logging.WARNING)  # "Run scan of template" per file
 
-    config = yaml.safe_load(CFN_LINT_CONFIG.read_text()) if CFN_LINT_CONFIG.exists() else {}
+    config = yaml.safe_load(CFN_LINT_CONFIG.read_text())  # committed: .cfnlintrc.yaml
     args = ManualArgs(regions=regions or config.get("regions") or ["us-east-1"],
                       ignore_checks=list(config.get("ignore_checks") or []))
     found = []

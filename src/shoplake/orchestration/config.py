@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from shoplake import private
+from shoplake.orchestration.nrt import queue_url
 from shoplake.settings import ROOT, Settings
 
 ADMIN_USER = "admin"
@@ -126,8 +127,6 @@ def airflow_env(
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }
-    from shoplake.orchestration.nrt import queue_url
-
     env["SHOPLAKE_NRT_QUEUE_URL"] = queue_url(settings, aws_url)
     env["SHOPLAKE_NRT_ASSET_URI"] = f"s3://{settings.lake_bucket}/curated/"
     if api_port:

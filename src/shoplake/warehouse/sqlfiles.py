@@ -74,10 +74,6 @@ def section_statements(file_name: str, section: str, **variables: str) -> list[s
     return split(render(all_sections[section], **variables))
 
 
-def placeholders(sql: str) -> set[str]:
-    return {m.group("var") for m in _PLACEHOLDER.finditer(sql)}
-
-
 def render(sql: str, **variables: str) -> str:
     """Replace ``{{ var }}`` with checked values; every placeholder must have a value."""
 
