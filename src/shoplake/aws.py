@@ -43,7 +43,12 @@ def client(service: str, settings: Settings | None = None) -> Any:
 
 
 def s3fs_filesystem(settings: Settings | None = None) -> Any:
-    """An ``s3fs.S3FileSystem`` for the current profile (DuckDB, dbt and pandas use it)."""
+    """An ``s3fs.S3FileSystem`` for the current profile (DuckDB, dbt and pandas use it).
+
+    Not checked by :meth:`~shoplake.settings.Settings.require_stack`: the object connects to
+    nothing until it is used, and a local warehouse writer registers one even for work that
+    never reads S3 (tests, dbt on the file). What reads S3 through it (the loader) builds a
+    :func:`client` first, which refuses a stopped stack."""
     import s3fs
 
     s = settings or get_settings()
