@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "events",  # ingest, wait, alerts, dlq
     "fx",  # fetch-rates
     "demo",  # demo, report
+    "dashboard",  # dashboard
     "warehouse",  # load, sql
     "transform",  # transform (dbt build / docs)
     "airflow",  # run batch, airflow status|password

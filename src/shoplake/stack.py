@@ -214,6 +214,11 @@ def _lock(home: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: The same lock for others who write files of the stack's home (``shoplake dashboard``
+#: saves its port in ports.json).
+stack_lock = _lock
+
+
 # --- public API -----------------------------------------------------------------------
 def running_state(settings: Settings) -> dict[str, Any] | None:
     """The stack file if any process of its group is alive (some components may be dead:
@@ -284,7 +289,8 @@ def _prepare_home(settings: Settings, ports: dict[str, int]) -> None:
         shutil.rmtree(emu / "state", ignore_errors=True)
     for d in ("state", "tmp", "s3"):
         (emu / d).mkdir(parents=True, exist_ok=True)
-    ports_file(settings.home).write_text(json.dumps(ports, indent=1))
+    # keep what others saved there (the dashboard's port)
+    ports_file(settings.home).write_text(json.dumps({**saved_ports(settings.home), **ports}, indent=1))
 
 
 def up(settings: Settings, echo: Callable[[str], None] = print,
