@@ -110,7 +110,9 @@ def run_demo(data_dir: Path | None = None, *, orders: int | None = None, days: i
             "select order_date, sum(net_amount_usd), sum(order_count) from analytics.fct_daily_revenue "
             "group by 1 order by 1", settings).rows
         result.seconds = time.monotonic() - t0
-        result.report = write_report(settings, summary=summary_dict(result))
+    # outside the lock: the report reads the marts under the writer lock itself (a flock, not
+    # re-entrant: taken twice by one process it would wait for itself)
+    result.report = write_report(settings, summary=summary_dict(result))
     return result
 
 
