@@ -121,7 +121,9 @@ class Dashboard:
         self._current: Rendered | None = None
 
     def _warehouse_key(self) -> tuple[Any, ...]:
-        if self.settings.warehouse_backend != "duckdb":
+        from shoplake.warehouse.backends import backend
+
+        if not backend(self.settings).runs_duckdb:  # Snowflake: no file to watch, re-read by age
             return (int(time.time() // self.max_age_s),)
         parts: list[Any] = []
         base = self.settings.warehouse_file

@@ -162,20 +162,14 @@ def test_port_is_kept_in_ports_json_and_survives_up(tmp_path: Path) -> None:
 def test_cli_help_and_a_taken_port_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shoplake.settings import get_settings
-
     help_text = CliRunner().invoke(cli, ["dashboard", "--help"]).output
     assert "--port" in help_text and "127.0.0.1" in help_text
     monkeypatch.setenv("SHOPLAKE_HOME", str(tmp_path / "home"))
-    get_settings.cache_clear()
-    try:
-        with socket.socket() as busy:
-            busy.bind(("127.0.0.1", 0))
-            busy.listen()
-            port = busy.getsockname()[1]
-            result = CliRunner().invoke(cli, ["dashboard", "--port", str(port)])
-    finally:
-        get_settings.cache_clear()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["dashboard", "--port", str(port)])
     assert result.exit_code == 1
     assert (
         f"port {port} on 127.0.0.1 is in use" in result.output and "Traceback" not in result.output
