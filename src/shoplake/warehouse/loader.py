@@ -48,6 +48,8 @@ from shoplake.warehouse.sqlfiles import section_statements
 log = logging.getLogger(__name__)
 
 CURATED_DATASETS: tuple[str, ...] = ("orders", "customers", "products")
+#: The first columns of a COPY INTO <table> result (Snowflake's documented order; fakesnow's too).
+COPY_RESULT_COLUMNS = ("file", "status", "rows_parsed", "rows_loaded")
 #: Files per load transaction (and per ledger statement). Snowflake's own limit for a COPY's
 #: FILES list is 1000; 1 gives the earlier one-transaction-per-file load (benchmarks compare).
 COPY_BATCH_FILES = 1000
@@ -80,7 +82,7 @@ def _load(s: Settings, *, datasets: Sequence[str] | None, raise_on_error: bool) 
     try:
         wc.create_tables(conn)
         wc.run_statements(conn, section_statements(book.COPY_SQL, "setup", lake_bucket=s.lake_bucket))
-        with _ParquetInspector(s) as inspector:
+        with _ParquetInspector(s, wc.s3_filesystem(conn)) as inspector:
             for dataset in wanted:
                 if dataset == FX_DATASET:
                     table = load_fx(conn, s3, s.lake_bucket, result.run_id)
@@ -148,10 +150,12 @@ class _Planned:
 
 
 class _ParquetInspector:
-    """An in-memory DuckDB reading Parquet footers from S3 (works for either backend)."""
+    """An in-memory DuckDB reading Parquet footers from S3 (works for either backend), through
+    the warehouse connection's own s3fs filesystem when it has one (one warm listing cache)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, fs: Any = None) -> None:
         self.settings = settings
+        self.fs = fs
         self.duck: Any = None
 
     def __enter__(self) -> _ParquetInspector:
@@ -159,9 +163,20 @@ class _ParquetInspector:
 
         from shoplake.aws import s3fs_filesystem
 
+        if self.fs is None:
+            self.fs = s3fs_filesystem(self.settings)
         self.duck = duckdb.connect()
-        self.duck.register_filesystem(s3fs_filesystem(self.settings))
+        self.duck.register_filesystem(self.fs)
         return self
+
+    def warm(self, bucket: str, prefix: str) -> None:
+        """List ``prefix`` once into the filesystem's listing cache. Every Parquet open (footer
+        check here, fakesnow's column lookup and read in COPY) otherwise starts with two HEAD
+        requests per file (s3fs ``info`` and ``modified``): most of the per-file cost of a load.
+        The cache lives as long as this load's connection; the plan is made from a listing of
+        the same moment anyway."""
+        self.fs.invalidate_cache()
+        self.fs.find(f"{bucket}/{prefix}")
 
     def __exit__(self, *exc: object) -> None:
         self.duck.close()
@@ -181,6 +196,7 @@ def _load_curated(
         versions = etags(s3, bucket, f"curated/{dataset}/")
         plan, stale = _plan(bucket, dataset, manifests, ledger, versions, t)
         if plan:
+            inspector.warm(bucket, f"curated/{dataset}/")
             table_columns = book.table_columns(conn, table_name)
             for item in plan:  # check every file before loading any
                 compare(t.table, item.url, table_columns, inspector.columns(item.url))
@@ -323,13 +339,17 @@ def _forget_files(conn: Any, dataset: str, urls: Sequence[str]) -> None:
 
 
 def _copy_rows(cur: Any, url: str) -> int | None:
-    """Rows loaded by a one-file COPY; None when it skipped the file (load history)."""
-    names = [d[0].lower() for d in cur.description]
+    """Rows loaded by a one-file COPY; None when it skipped the file (load history).
+
+    The columns of a COPY INTO <table> result are documented and fixed (FILE, STATUS,
+    ROWS_PARSED, ROWS_LOADED, ERROR_LIMIT, ...; a single STATUS column when no file was
+    processed), so they are read by position: ``cursor.description`` costs fakesnow one more
+    statement (a DESCRIBE of the result) per file."""
     rows = cur.fetchall()
-    if "rows_loaded" not in names:  # "Copy executed with 0 files processed."
+    if rows and len(rows[0]) == 1:  # "Copy executed with 0 files processed."
         return None
-    status_i, loaded_i = names.index("status"), names.index("rows_loaded")
-    if len(rows) != 1:
+    status_i, loaded_i = COPY_RESULT_COLUMNS.index("status"), COPY_RESULT_COLUMNS.index("rows_loaded")
+    if len(rows) != 1 or len(rows[0]) < len(COPY_RESULT_COLUMNS):
         raise RuntimeError(f"COPY of {url} reported {len(rows)} files")
     status = str(rows[0][status_i]).upper()
     if status == "LOAD_SKIPPED":
