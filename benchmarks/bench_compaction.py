@@ -147,7 +147,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--days", type=int, default=30, help="days of those orders")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("shoplake").setLevel(logging.WARNING)  # no per-table INFO lines
+    logging.disable(logging.INFO)  # no per-table INFO lines of the loader
     ok = True
     with tempfile.TemporaryDirectory(prefix="bench-compaction-") as tmp:
         work = Path(tmp)
