@@ -14,6 +14,9 @@ Rules (docs/contracts.md):
 - Schema drift: every new file's Parquet columns must equal the table's data columns, else the
   dataset fails with an error naming the file and the columns; nothing of it is loaded.
 - One ``RAW.PIPELINE_RUNS`` row per dataset and run (stage ``load``).
+- Cost follows rows, not files: a dataset's planned files load in transactions of up to
+  ``COPY_BATCH_FILES`` files (one COPY + one stamp per file, one ledger statement per batch),
+  after one S3 listing that spares every Parquet open its HEAD requests.
 - Hostile or broken input is refused alone: a manifest that is not valid, or a file it lists
   whose key is not ``curated/<dataset>/<partition>=YYYY-MM-DD/<source_id>-<n>.parquet``
   (e.g. ``order_date=0001-12-31 (BC)``, ``order_date=10000-01-01``), is not loaded; every other
