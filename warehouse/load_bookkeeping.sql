@@ -19,6 +19,21 @@ INSERT INTO SHOPLAKE.RAW.LOAD_LEDGER
     (DATASET, SOURCE_FILE, SOURCE_ID, ETAG, MANIFEST_RUN, ROWS_LOADED, LOAD_RUN_ID, LOADED_AT)
 VALUES (?, ?, ?, ?, ?, ?, ?, SYSDATE());
 
+-- name: ledger_record_many
+-- The ledger rows of one batch of files in ONE statement (a bound JSON array, as fx_insert),
+-- not one INSERT per file: fakesnow runs executemany as one statement per row.
+INSERT INTO SHOPLAKE.RAW.LOAD_LEDGER
+    (DATASET, SOURCE_FILE, SOURCE_ID, ETAG, MANIFEST_RUN, ROWS_LOADED, LOAD_RUN_ID, LOADED_AT)
+SELECT r.value:dataset::VARCHAR,
+       r.value:source_file::VARCHAR,
+       r.value:source_id::VARCHAR,
+       r.value:etag::VARCHAR,
+       r.value:manifest_run::VARCHAR,
+       r.value:rows_loaded::NUMBER,
+       r.value:load_run_id::VARCHAR,
+       SYSDATE()
+FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) r;
+
 -- name: record_run
 INSERT INTO SHOPLAKE.RAW.PIPELINE_RUNS
     (RUN_ID, STAGE, DATASET, ROWS_IN, ROWS_OUT, ROWS_QUARANTINED, FILES_LOADED, FILES_SKIPPED,

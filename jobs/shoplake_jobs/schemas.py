@@ -23,7 +23,9 @@ JSON Lines values must be JSON strings or null: an object, array, number or bool
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 Kind = Literal["string", "lower", "upper", "int", "decimal", "bool", "timestamp", "currency"]
@@ -70,6 +72,44 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Partition column of the datasets partitioned by the raw object's ingest date.
+INGEST_DATE = "ingest_date"
+#: The ingest date of a raw object whose key names none (neither an ``ingest_date=`` segment
+#: nor a date in the file name): fixed, so a re-run of the same object writes the same keys.
+FALLBACK_INGEST_DATE = "1970-01-01"
+_INGEST_SEGMENT = re.compile(r"^ingest_date=([0-9]{4}-[0-9]{2}-[0-9]{2})$")
+_NAME_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")
+
+
+def _calendar_date(text: str) -> str | None:
+    """``text`` when it is a real calendar date within :data:`TIMESTAMP_YEARS`, else None."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return text if TIMESTAMP_YEARS[0] <= day.year <= TIMESTAMP_YEARS[1] else None
+
+
+def ingest_date_of(source_uri: str) -> str:
+    """The ingest date ``YYYY-MM-DD`` of a raw object, from its key alone (deterministic: a
+    re-run of the same object always gives the same date, on either engine).
+
+    The ``ingest_date=YYYY-MM-DD`` segment of ``raw/<dataset>/ingest_date=D/<file>`` (the
+    contract layout, docs/contracts.md); else the first date in the file name (the date
+    ``shoplake ingest`` puts in that segment); else :data:`FALLBACK_INGEST_DATE`. A segment or
+    name date that is not a calendar date within :data:`TIMESTAMP_YEARS` does not count.
+    """
+    parts = source_uri.replace("\\", "/").split("/")
+    for part in reversed(parts[:-1]):
+        m = _INGEST_SEGMENT.match(part)
+        if m and (day := _calendar_date(m.group(1))):
+            return day
+    for m in _NAME_DATE.finditer(parts[-1]):
+        if day := _calendar_date(m.group(1)):
+            return day
+    return FALLBACK_INGEST_DATE
+
+
 @dataclass(frozen=True)
 class Col:
     name: str
@@ -91,10 +131,16 @@ class Dataset:
     format: Format
     columns: tuple[Col, ...]
     key: tuple[str, ...]
-    #: Timestamp column whose UTC date is the partition ``partition`` (path only).
+    #: The hive partition column of the curated path (path only, not in the files).
     partition: str
-    partition_from: str
+    #: Timestamp column whose UTC date is the partition value; None: the raw object's ingest
+    #: date (:func:`ingest_date_of`), so one raw object is one partition (a handful of files a
+    #: day, whatever the spread of its timestamps).
+    partition_from: str | None
     derived: tuple[str, ...] = field(default=())
+    #: Partition columns of earlier curated layouts the loader still accepts, so files
+    #: committed before a layout change load (and are replaced on a replay), never refused.
+    legacy_partitions: tuple[str, ...] = field(default=())
 
     @property
     def names(self) -> list[str]:
@@ -146,8 +192,10 @@ CUSTOMERS = Dataset(
         Col("updated_at", "timestamp", required=True),
     ),
     key=("customer_id",),
-    partition="updated_date",
-    partition_from="updated_at",
+    # by updated_at's date, 10,200 customers with a long history were 689 files (issue 11)
+    partition=INGEST_DATE,
+    partition_from=None,
+    legacy_partitions=("updated_date",),
 )
 
 PRODUCTS = Dataset(
@@ -165,8 +213,9 @@ PRODUCTS = Dataset(
         Col("updated_at", "timestamp", required=True),
     ),
     key=("product_id",),
-    partition="updated_date",
-    partition_from="updated_at",
+    partition=INGEST_DATE,
+    partition_from=None,
+    legacy_partitions=("updated_date",),
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (ORDERS, CUSTOMERS, PRODUCTS)}

@@ -25,6 +25,7 @@ from shoplake_jobs.schemas import (
     TIMESTAMP_YEARS,
     Col,
     Dataset,
+    ingest_date_of,
 )
 
 DataFrame = Any
@@ -268,7 +269,10 @@ def classify(parsed: DataFrame, dataset: Dataset, source_object: str) -> DataFra
         detail = detail.when(F.col(f"_k{i}"), text)
     out = [F.col(f"_t_{c.name}").alias(c.name) for c in dataset.columns]
     derived = [F.col(f"_t_{d}").alias(d) for d in dataset.derived]
-    part = F.to_date(F.col(f"_t_{dataset.partition_from}")).alias(dataset.partition)
+    if dataset.partition_from is None:  # one partition per raw object: its ingest date
+        part = F.lit(ingest_date_of(source_object)).cast("date").alias(dataset.partition)
+    else:
+        part = F.to_date(F.col(f"_t_{dataset.partition_from}")).alias(dataset.partition)
     # the raw text is only kept for rejected rows (quarantine): valid rows do not carry it
     return flagged.select(
         "_line_no", F.when(reason.isNotNull(), F.col("_raw")).alias("_raw"),

@@ -84,8 +84,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def generated_small(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A small generated day: its customers/products spread over hundreds of
-    ``updated_date`` partitions (Spark writes those slowly, so keep them small)."""
+    """A small generated day: its customers/products have ``updated_at`` values over hundreds
+    of dates (one ``ingest_date`` partition each since issue 11; keep them small anyway)."""
     return _generate(tmp_path_factory.mktemp("generated-small"), 2_000)
 
 

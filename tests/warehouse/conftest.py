@@ -49,7 +49,7 @@ FROM range({n}) t(i)
 """
 
 SQL_BY_DATASET = {"orders": ORDERS_SQL, "customers": CUSTOMERS_SQL, "products": PRODUCTS_SQL}
-PARTITION = {"orders": "order_date", "customers": "updated_date", "products": "updated_date"}
+PARTITION = {"orders": "order_date", "customers": "ingest_date", "products": "ingest_date"}
 
 
 class Lake:

@@ -67,6 +67,7 @@ def _connect_fakesnow(s: Settings, *, read_only: bool, lock_wait_s: float) -> An
 
     fs = FakeSnow(create_database_on_connect=False, create_schema_on_connect=False)
     duck = fs.duck_conn
+    s3fs = None
     try:
         _attach(duck, path, read_only=read_only, lock_wait_s=lock_wait_s)
         if not read_only:
@@ -77,7 +78,8 @@ def _connect_fakesnow(s: Settings, *, read_only: bool, lock_wait_s: float) -> An
         if not read_only:
             # COPY INTO from an s3:// stage reads through fsspec (no httpfs in this DuckDB build);
             # readers get no S3 access at all
-            duck.register_filesystem(s3fs_filesystem(s))
+            s3fs = s3fs_filesystem(s)
+            duck.register_filesystem(s3fs)
         # schema RAW becomes current when it exists (as on Snowflake, where it is passed too)
         conn = fs.connect(database=DATABASE, schema=DEFAULT_SCHEMA, paramstyle="qmark")
         if read_only:
@@ -96,6 +98,7 @@ def _connect_fakesnow(s: Settings, *, read_only: bool, lock_wait_s: float) -> An
             duck.close()
 
     conn.close = close
+    conn.shoplake_s3fs = s3fs  # see connection.s3_filesystem()
     log.debug("warehouse opened", extra={"ctx": {"file": path, "read_only": read_only}})
     return conn
 

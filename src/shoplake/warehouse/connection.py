@@ -69,6 +69,12 @@ def connect(
     return backend(settings or get_settings()).connect(read_only=read_only, lock_wait_s=lock_wait_s)
 
 
+def s3_filesystem(conn: Any) -> Any | None:
+    """The s3fs filesystem through which a fakesnow connection's COPY reads ``s3://`` (None
+    for real Snowflake and for readers)."""
+    return getattr(conn, "shoplake_s3fs", None)
+
+
 def duck_connection(conn: Any) -> Any | None:
     """The DuckDB connection under a fakesnow connection (None for real Snowflake)."""
     return getattr(conn, "_duck_conn", None)

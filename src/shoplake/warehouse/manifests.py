@@ -40,9 +40,12 @@ def _job_schemas() -> ModuleType:
     return module
 
 
-def partition_column(dataset: str) -> str:
-    """The hive partition column of a curated dataset (``order_date`` / ``updated_date``)."""
-    return str(_job_schemas().get_dataset(dataset).partition)
+def partition_columns(dataset: str) -> tuple[str, ...]:
+    """Partition columns a curated key of ``dataset`` may have: the current one, then those of
+    earlier layouts (``updated_date`` of customers/products), whose committed files still load
+    and are replaced when their source is replayed."""
+    ds = _job_schemas().get_dataset(dataset)
+    return (str(ds.partition), *(str(c) for c in ds.legacy_partitions))
 
 
 def curated_key_problem(dataset: str, key: str) -> str | None:
@@ -55,10 +58,10 @@ def curated_key_problem(dataset: str, key: str) -> str | None:
     if len(parts) != 2:
         return f"not <partition>/<file> under {prefix}"
     directory, name = parts
-    column = partition_column(dataset)
+    columns = partition_columns(dataset)
     column_name, eq, value = directory.partition("=")
-    if not eq or column_name != column:
-        return f"partition directory {directory!r} is not {column}=YYYY-MM-DD"
+    if not eq or column_name not in columns:
+        return f"partition directory {directory!r} is not {columns[0]}=YYYY-MM-DD"
     if not PARTITION_VALUE.match(value):
         return f"partition value {value!r} is not a date YYYY-MM-DD"
     try:
