@@ -107,6 +107,30 @@ def main(db_dir: str, target_dir: str, result_json: str) -> int:
             "success": res.success,
             "statuses": {r.node.unique_id: str(r.status) for r in (res.result or [])},
         }
+        # compile again now that the relations exist: the incremental branches
+        # (is_incremental(), the snapshot's filter) as Snowflake SQL, for sqlglot to parse
+        compiled = dbtRunner().invoke(
+            [
+                "compile",
+                "--target",
+                "prod",
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--vars",
+                "{persist_docs: false}",
+                "--exclude",
+                "test_type:unit",
+                "resource_type:test",
+            ]
+        )
+        summary["compile_success"] = compiled.success
+        summary["compiled"] = {
+            r.node.name: r.node.compiled_code
+            for r in (compiled.result or [])
+            if r.node.resource_type in ("model", "snapshot")
+        }
         conn = snowflake.connector.connect(database="SHOPLAKE")
         cur = conn.cursor()
         cur.execute(

@@ -1,12 +1,12 @@
 -- Monthly acquisition cohorts (month of the first non-cancelled order) and how many of
 -- each cohort ordered again N months later.
+-- The customer-months are kept incrementally in int_orders__customer_months (only the
+-- customers an increment touches are recomputed); cohorts are rebuilt from that table (one
+-- row per customer and month), not from the order lines.
 with orders as (
-    select
-        customer_id,
-        cast({{ dbt.date_trunc('month', 'order_date') }} as date) as activity_month
-    from {{ ref('fct_orders') }}
-    where not is_cancelled
-    group by 1, 2
+    select customer_id, activity_month
+    from {{ ref('int_orders__customer_months') }}
+    where is_active = 1
 ),
 
 cohorts as (

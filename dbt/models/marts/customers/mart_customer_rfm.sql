@@ -3,53 +3,39 @@
 -- (lines without an FX rate do not contribute).
 {%- set as_of = var('rfm_as_of_date') %}
 
-with orders as (
+-- Per-customer order facts are kept incrementally in int_orders__customer_orders (only the
+-- customers an increment touches are recomputed); the scores rank every customer and the
+-- recency counts from the latest order date, so they are recomputed here from that small
+-- table (one row per customer) on every run, which keeps them equal to a full refresh.
+with customers as (
     select
         customer_id,
-        order_id,
-        min(order_date) as order_date,
-        sum(case when is_returned then 0 else amount_usd end) as order_amount_usd,
-        max(case when is_orphan_customer then 1 else 0 end) as is_orphan
-    from {{ ref('fct_orders') }}
-    where not is_cancelled
-    group by customer_id, order_id
+        first_order_id,
+        first_order_date,
+        last_order_date,
+        order_count,
+        monetary_usd,
+        is_orphan = 1 as is_orphan_customer
+    from {{ ref('int_orders__customer_orders') }}
+    -- a customer whose lines are all cancelled has no row
+    where order_count > 0
 ),
 
 as_of as (
     select
-        {% if as_of %}cast('{{ as_of }}' as date){% else %}max(order_date){% endif %} as as_of_date
-    from orders
-),
-
-customers as (
-    select
-        customer_id,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(*) as order_count,
-        coalesce(sum(order_amount_usd), 0) as monetary_usd,
-        max(is_orphan) = 1 as is_orphan_customer
-    from orders
-    group by customer_id
-),
-
-first_orders as (
-    select customer_id, order_id as first_order_id
-    from orders
-    qualify row_number() over (partition by customer_id order by order_date, order_id) = 1
+        {% if as_of %}cast('{{ as_of }}' as date){% else %}max(last_order_date){% endif %} as as_of_date
+    from customers
 ),
 
 scored as (
     select
         customers.*,
-        first_orders.first_order_id,
         {{ dbt.datediff('customers.last_order_date', 'as_of.as_of_date', 'day') }} as recency_days,
         ntile(5) over (order by customers.last_order_date, customers.customer_id) as recency_score,
         ntile(5) over (order by customers.order_count, customers.customer_id) as frequency_score,
         ntile(5) over (order by customers.monetary_usd, customers.customer_id) as monetary_score
     from customers
     cross join as_of
-    inner join first_orders on first_orders.customer_id = customers.customer_id
 )
 
 select

@@ -1,23 +1,13 @@
 -- Per product: lines, units, revenue (USD) and return rate (returned lines / lines),
 -- ranked by net USD revenue. Cancelled lines are excluded. Products that appear in orders
 -- but not in the catalogue are kept (has_known_product = false).
-with lines as (
-    select * from {{ ref('fct_orders') }}
-    where not is_cancelled
-),
-
-per_product as (
-    select
-        product_id,
-        count(*) as line_count,
-        sum(case when is_returned then 1 else 0 end) as returned_line_count,
-        sum(quantity) as units_sold,
-        sum(case when is_returned then 0 else quantity end) as units_kept,
-        sum(amount_usd) as gross_revenue_usd,
-        sum(case when is_returned then 0 else amount_usd end) as net_revenue_usd,
-        max(case when has_known_product then 1 else 0 end) = 1 as has_known_product
-    from lines
-    group by product_id
+-- The sums are kept incrementally in int_orders__product_sales (only the products an
+-- increment touches are recomputed); the rank is global, so this table is rebuilt from that
+-- small table (one row per product) on every run.
+with per_product as (
+    select * from {{ ref('int_orders__product_sales') }}
+    -- a product whose lines are all cancelled has no row
+    where line_count > 0
 )
 
 select
@@ -37,7 +27,7 @@ select
     cast(
         rank() over (order by coalesce(per_product.net_revenue_usd, 0) desc) as integer
     ) as revenue_rank,
-    cast(per_product.has_known_product as boolean) as has_known_product
+    cast(per_product.has_known_product = 1 as boolean) as has_known_product
 from per_product
 left join {{ ref('dim_products') }} as dim_products
     on dim_products.product_id = per_product.product_id
