@@ -40,7 +40,7 @@ def main() -> int:
     print(f"load average before: {os.getloadavg()}")
     home = Path(tempfile.mkdtemp(prefix="bench-deploy-"))
     src = home / "src"
-    for folder in ("lambdas", "jobs"):
+    for folder in ("lambdas", "jobs", "src/shoplake_contract"):
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     settings = load_settings(home=home)
     state = stack_mod.up(settings, echo=_quiet, only={"emulator"})

@@ -3,7 +3,7 @@
     spark-submit --py-files shoplake_jobs.zip jobs/cleanse.py --dataset orders \
         --source_uri s3://lake/raw/orders/ingest_date=2026-01-01/orders.csv \
         --source_version v1 --lake_bucket shoplake-lake --JOB_NAME shoplake-cleanse-orders
-    SHOPLAKE_JOB_ENGINE=duckdb PYTHONPATH=jobs:lambdas/shared python jobs/cleanse.py ...   # no JVM
+    SHOPLAKE_JOB_ENGINE=duckdb PYTHONPATH=jobs:src python jobs/cleanse.py ...   # no JVM
 
 The engine comes from ``SHOPLAKE_JOB_ENGINE`` (``spark``, the default, is what Glue runs;
 ``duckdb`` runs the same transforms on DuckDB through sqlframe). Prints the manifest (the

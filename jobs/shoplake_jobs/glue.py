@@ -6,9 +6,11 @@ import logging
 import os
 from typing import Any
 
+from shoplake_contract.glue import JOB_ARGUMENTS
+
 log = logging.getLogger(__name__)
 
-JOB_ARGS = ["JOB_NAME", "dataset", "source_uri", "source_version", "lake_bucket"]
+JOB_ARGS = ["JOB_NAME", *JOB_ARGUMENTS]
 #: limits (shoplake_jobs.limits.Limits): absent -> the documented default
 LIMIT_ARGS = ["max_expanded_bytes", "max_line_bytes", "max_fields", "memory_limit"]
 OPTIONAL_ARGS = {"JOB_RUN_ID": None, "source_version": None, **dict.fromkeys(LIMIT_ARGS)}

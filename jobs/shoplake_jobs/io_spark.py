@@ -14,8 +14,7 @@ import os
 import posixpath
 from typing import Any
 
-from shoplake_events import compression
-
+from shoplake_contract.datasets import compression
 from shoplake_jobs.limits import LimitExceededError, Limits, scan
 from shoplake_jobs.schemas import Dataset
 from shoplake_jobs.storage import is_s3

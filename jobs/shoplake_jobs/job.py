@@ -19,8 +19,9 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
+from shoplake_contract import keys
+from shoplake_contract.ids import source_id_for_uri
 from shoplake_jobs import transforms as T
-from shoplake_jobs.ids import source_id_for_uri
 from shoplake_jobs.schemas import REASONS, Dataset, get_dataset
 from shoplake_jobs.storage import Store, open_store
 
@@ -79,16 +80,12 @@ def run(
         "duration_s": round(time.perf_counter() - t0, 3),
         "status": "SUCCEEDED",
     }
-    store.put_text(manifest_key(ds.name, sid), json.dumps(manifest, indent=2))
+    store.put_text(keys.manifest_key(ds.name, sid), json.dumps(manifest, indent=2))
     log.info("cleanse done: %s", json.dumps({k: manifest[k] for k in _COUNT_KEYS}))
     return manifest
 
 
 _COUNT_KEYS = ("rows_read", "rows_written", "rows_quarantined", "duplicates_dropped")
-
-
-def manifest_key(dataset: str, sid: str) -> str:
-    return f"curated/_manifests/{dataset}/{sid}.json"
 
 
 class _Clock:
@@ -198,14 +195,14 @@ def parse_header(text: str) -> list[str]:
 
 def _commit(store: Store, ds: Dataset, sid: str, files: list[str], qfiles: list[str]) -> dict[str, list[str]]:
     """Replace the outputs of ``sid``: old manifest, old files, then new files (manifest after)."""
-    store.delete([manifest_key(ds.name, sid)])
-    old = [k for k in store.list(f"curated/{ds.name}/") if posixpath.basename(k).startswith(f"{sid}-")]
-    old += store.list(f"quarantine/{ds.name}/{sid}/")
+    store.delete([keys.manifest_key(ds.name, sid)])
+    old = [k for k in store.list(keys.curated_prefix(ds.name)) if posixpath.basename(k).startswith(f"{sid}-")]
+    old += store.list(keys.quarantine_prefix(ds.name, sid))
     store.delete(old)
     targets = final_keys(ds, sid, files)
     for src, key in targets:
         store.adopt(src, key)
-    qtargets = [(src, f"quarantine/{ds.name}/{sid}/{sid}-{n}.jsonl") for n, src in enumerate(qfiles)]
+    qtargets = [(src, keys.quarantine_file_key(ds.name, sid, n)) for n, src in enumerate(qfiles)]
     for src, key in qtargets:
         store.adopt(src, key)
     return {"curated": [k for _, k in targets], "quarantine": [k for _, k in qtargets]}
@@ -220,7 +217,7 @@ def final_keys(ds: Dataset, sid: str, files: list[str]) -> list[tuple[str, str]]
             raise JobError(f"staged file outside a {ds.partition}= directory: {f}")
         by_partition[part].append(f)
     return [
-        (src, f"curated/{ds.name}/{part}/{sid}-{n}.parquet")
+        (src, keys.curated_file_key(ds.name, part, sid, n))
         for part in sorted(by_partition)
         for n, src in enumerate(sorted(by_partition[part]))
     ]

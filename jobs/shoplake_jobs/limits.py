@@ -7,7 +7,7 @@ disk or in memory. A run that hits a limit raises :class:`LimitExceededError`; i
 starts with the reason code ``limit_exceeded``, which the job-events Lambda puts in the ledger
 and the DLQ message (the runner and Glue report the exception line as the run's error).
 
-Which suffix means gzip is the lake's rule (``shoplake_events.compression``, shared with the
+Which suffix means gzip is the lake's rule (``shoplake_contract.datasets.compression``, shared with the
 S3 trigger Lambda), matched case-insensitively.
 """
 
@@ -24,9 +24,10 @@ from dataclasses import dataclass, fields
 from typing import IO, Any
 
 import numpy as np  # in the venv and in the Glue 5 runtime
-from shoplake_events import LIMIT_EXCEEDED, compression
 
-from shoplake_jobs.ids import split_uri
+from shoplake_contract.datasets import compression
+from shoplake_contract.glue import LIMIT_EXCEEDED
+from shoplake_contract.ids import split_uri
 from shoplake_jobs.storage import is_s3, s3_client
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from shoplake_contract import datasets as catalogue
+from shoplake_contract import keys as lake_keys
+
 Kind = Literal["string", "lower", "upper", "int", "decimal", "bool", "timestamp", "currency"]
 Format = Literal["csv", "jsonl"]
 
@@ -73,7 +76,7 @@ DOMAINS: dict[str, tuple[str, ...]] = {
 
 
 #: Partition column of the datasets partitioned by the raw object's ingest date.
-INGEST_DATE = "ingest_date"
+INGEST_DATE = lake_keys.INGEST_DATE
 #: The ingest date of a raw object whose key names none (neither an ``ingest_date=`` segment
 #: nor a date in the file name): fixed, so a re-run of the same object writes the same keys.
 FALLBACK_INGEST_DATE = "1970-01-01"
@@ -130,17 +133,26 @@ class Dataset:
     name: str
     format: Format
     columns: tuple[Col, ...]
-    key: tuple[str, ...]
-    #: The hive partition column of the curated path (path only, not in the files).
-    partition: str
     #: Timestamp column whose UTC date is the partition value; None: the raw object's ingest
     #: date (:func:`ingest_date_of`), so one raw object is one partition (a handful of files a
     #: day, whatever the spread of its timestamps).
     partition_from: str | None
     derived: tuple[str, ...] = field(default=())
-    #: Partition columns of earlier curated layouts the loader still accepts, so files
-    #: committed before a layout change load (and are replaced on a replay), never refused.
-    legacy_partitions: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The business key (the contract's catalogue)."""
+        return catalogue.dataset(self.name).keys
+
+    @property
+    def partition(self) -> str:
+        """The hive partition column of the curated path (the contract's catalogue)."""
+        return str(catalogue.dataset(self.name).partition)
+
+    @property
+    def legacy_partitions(self) -> tuple[str, ...]:
+        """Partition columns of earlier curated layouts (the contract's catalogue)."""
+        return catalogue.dataset(self.name).legacy_partitions
 
     @property
     def names(self) -> list[str]:
@@ -156,7 +168,7 @@ class Dataset:
 
 
 ORDERS = Dataset(
-    name="orders",
+    name=catalogue.ORDERS,
     format="csv",
     columns=(
         Col("order_id"),
@@ -170,14 +182,12 @@ ORDERS = Dataset(
         Col("order_ts", "timestamp", required=True),
         Col("updated_at", "timestamp", required=True),
     ),
-    key=("order_id", "line_number"),
-    partition="order_date",
     partition_from="order_ts",
     derived=("line_amount",),
 )
 
 CUSTOMERS = Dataset(
-    name="customers",
+    name=catalogue.CUSTOMERS,
     format="jsonl",
     columns=(
         Col("customer_id"),
@@ -191,15 +201,12 @@ CUSTOMERS = Dataset(
         Col("signup_at", "timestamp"),
         Col("updated_at", "timestamp", required=True),
     ),
-    key=("customer_id",),
     # by updated_at's date, 10,200 customers with a long history were 689 files (issue 11)
-    partition=INGEST_DATE,
     partition_from=None,
-    legacy_partitions=("updated_date",),
 )
 
 PRODUCTS = Dataset(
-    name="products",
+    name=catalogue.PRODUCTS,
     format="csv",
     columns=(
         Col("product_id"),
@@ -212,13 +219,13 @@ PRODUCTS = Dataset(
         Col("is_active", "bool"),
         Col("updated_at", "timestamp", required=True),
     ),
-    key=("product_id",),
-    partition=INGEST_DATE,
     partition_from=None,
-    legacy_partitions=("updated_date",),
 )
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (ORDERS, CUSTOMERS, PRODUCTS)}
+# the schemas are the job's; which datasets have a job is the contract's
+if tuple(DATASETS) != catalogue.JOB_DATASETS:
+    raise ImportError(f"job schemas {sorted(DATASETS)} != contract catalogue {catalogue.JOB_DATASETS}")
 
 
 def get_dataset(name: str) -> Dataset:

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Protocol
 
-from shoplake_jobs.ids import split_uri
+from shoplake_contract.ids import split_uri
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from shoplake_events import Store, log, run_failure_reason, source_id
+from shoplake_events import Store, log, run_failure_reason
 from shoplake_ledger import (
     FAILED,
     RETRYING,
@@ -26,6 +26,8 @@ from shoplake_ledger import (
     is_infrastructure_error,
 )
 
+from shoplake_contract.ids import source_id, split_uri
+
 FAILED_STATES = {"FAILED", "TIMEOUT", "STOPPED", "ERROR"}
 _clients: dict[str, Any] = {}
 
@@ -34,11 +36,6 @@ def _client(name: str) -> Any:
     if name not in _clients:
         _clients[name] = boto3.client(name)
     return _clients[name]
-
-
-def _split(uri: str) -> tuple[str, str]:
-    bucket, _, key = uri.split("://", 1)[1].partition("/")
-    return bucket, key
 
 
 def failure_reason(state: str, error: str | None) -> str:
@@ -56,7 +53,7 @@ def handle(store: Store, detail: dict[str, Any], ledger: Ledger | None = None) -
         return f"{job_name} {run_id}: no --source_uri, not an ingest run"
     if state not in FAILED_STATES and state != "SUCCEEDED":
         return f"{run_id} {state}: nothing to do"
-    bucket, key = _split(uri)
+    bucket, key = split_uri(uri)
     sid = source_id(bucket, key, version)
     base = {"job_name": job_name, "dataset": dataset, "bucket": bucket, "key": key, "version": version}
     for _ in range(5):  # another writer changed the entry meanwhile: read it again

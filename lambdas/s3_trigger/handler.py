@@ -27,6 +27,9 @@ from shoplake_events import (
 )
 from shoplake_ledger import FAILED, RETRYING, STARTED, STARTING, Conflict, Ledger, decide
 
+from shoplake_contract import glue
+from shoplake_contract.keys import dataset_of_key
+
 _clients: dict[str, Any] = {}
 
 
@@ -37,12 +40,7 @@ def _client(name: str) -> Any:
 
 
 def job_arguments(obj: RawObject, dataset: str) -> dict[str, str]:
-    return {
-        "--dataset": dataset,
-        "--source_uri": obj.uri,
-        "--source_version": obj.version,
-        "--lake_bucket": obj.bucket,
-    }
+    return glue.job_arguments(dataset, obj.bucket, obj.key, obj.version)
 
 
 def start_job(store: Store, record: dict[str, Any], ledger: Ledger | None = None) -> str:
@@ -54,7 +52,7 @@ def start_job(store: Store, record: dict[str, Any], ledger: Ledger | None = None
         return f"no job for {dataset} (loaded by the warehouse loader): {obj.key}"
     ledger = ledger or Ledger(store, _client("glue"), _client("sqs"))
     sid = obj.source_id
-    job_name = f"{os.environ['GLUE_JOB_PREFIX']}-{dataset}"
+    job_name = glue.job_name(os.environ["GLUE_JOB_PREFIX"], dataset)
     base = {"job_name": job_name, "dataset": dataset, "bucket": obj.bucket, "key": obj.key,
             "version": obj.version, "size": obj.size, "record": record}
     for _ in range(5):  # another writer changed the entry meanwhile: read it again and decide
@@ -128,7 +126,7 @@ def handle_message(store: Store, message: dict[str, Any], max_receive: int) -> b
             try:
                 obj = parse_record(record)
                 obj_uri, sid = obj.uri, obj.source_id
-                dataset = obj.key.split("/")[1] if obj.key.count("/") >= 2 else None
+                dataset = dataset_of_key(obj.key)
             except InvalidObject:
                 pass
             log.info(start_job(store, record))

@@ -27,6 +27,8 @@ from typing import Any
 
 from shoplake_events import Store, log, now
 
+from shoplake_contract.keys import ledger_key, manifest_key
+
 STARTING, STARTED, RETRYING, SUCCEEDED, FAILED = "STARTING", "STARTED", "RETRYING", "SUCCEEDED", "FAILED"
 ACTIVE_RUN_STATES = frozenset({"STARTING", "RUNNING", "STOPPING", "WAITING"})
 #: Run errors that say nothing about the data (the runner or the storage it needs went away
@@ -166,7 +168,7 @@ class Ledger:
     # --- entries ---------------------------------------------------------------------------
     def read(self, sid: str) -> tuple[dict[str, Any] | None, str | None]:
         try:
-            obj = self.store.s3.get_object(Bucket=self.store.bucket, Key=f"state/ledger/{sid}.json")
+            obj = self.store.s3.get_object(Bucket=self.store.bucket, Key=ledger_key(sid))
         except Exception as exc:  # noqa: BLE001 - emulators phrase 404s differently
             if "NoSuchKey" in str(exc) or "404" in str(exc) or "Not Found" in str(exc):
                 return None, None
@@ -178,7 +180,7 @@ class Ledger:
         body = json.dumps({**doc, "source_id": sid, "updated_at": now()}, indent=1, sort_keys=True)
         cond = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
         try:
-            out = self.store.s3.put_object(Bucket=self.store.bucket, Key=f"state/ledger/{sid}.json",
+            out = self.store.s3.put_object(Bucket=self.store.bucket, Key=ledger_key(sid),
                                            Body=body.encode(), ContentType="application/json", **cond)
         except Exception as exc:  # noqa: BLE001
             text = str(exc)
@@ -202,7 +204,7 @@ class Ledger:
         """The committed manifest of exactly this object version, or None."""
         if not dataset:
             return None
-        doc = self.store._get(f"curated/_manifests/{dataset}/{sid}.json")
+        doc = self.store.get_json(manifest_key(dataset, sid))
         if doc and doc.get("status") == "SUCCEEDED" and str(doc.get("source_version") or "") == version:
             return doc
         return None

@@ -38,6 +38,9 @@ from shoplake_ledger import (
     event_body,
 )
 
+from shoplake_contract.ids import object_version
+from shoplake_contract.keys import FAILURES, LEDGER, RAW, source_id_of_key
+
 _clients: dict[str, Any] = {}
 
 
@@ -57,7 +60,7 @@ def _keys(s3: Any, bucket: str, prefix: str) -> set[str]:
 def latest_raw_objects(s3: Any, bucket: str) -> list[dict[str, Any]]:
     """``{"Key", "VersionId", "Size", "LastModified"}`` of the latest version of every raw object."""
     out = []
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix="raw/"):
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=RAW):
         out.extend(v for v in page.get("Versions", []) if v.get("IsLatest"))
     return out
 
@@ -66,14 +69,12 @@ def sweep(ledger: Ledger, *, lost_before: float | None = None, at: float | None 
     store, s3 = ledger.store, ledger.store.s3
     at = at if at is not None else time.time()
     bucket = store.bucket
-    entries = {k.rsplit("/", 1)[-1].removesuffix(".json") for k in _keys(s3, bucket, "state/ledger/")}
-    failures = {k.rsplit("/", 1)[-1].removesuffix(".json") for k in _keys(s3, bucket, "state/failed/")}
+    entries = {source_id_of_key(k) for k in _keys(s3, bucket, LEDGER)}
+    failures = {source_id_of_key(k) for k in _keys(s3, bucket, FAILURES)}
     done: Counter[str] = Counter()
     actions: list[dict[str, str]] = []
     for o in latest_raw_objects(s3, bucket):
-        version = str(o.get("VersionId") or "")
-        if version in ("", "null"):
-            version = str(o.get("ETag", "")).strip('"')
+        version = object_version(o.get("VersionId"), o.get("ETag"))
         obj = RawObject(bucket, o["Key"], int(o.get("Size") or 0), version)
         sid = obj.source_id
         try:

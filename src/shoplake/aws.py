@@ -9,6 +9,7 @@ import boto3
 from botocore.config import Config
 
 from shoplake.settings import Settings, get_settings
+from shoplake_contract.ids import split_uri
 
 _RETRIES = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=60)
 
@@ -67,8 +68,7 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     """``s3://bucket/key`` -> ``(bucket, key)``."""
     if not uri.startswith(("s3://", "s3a://")):
         raise ValueError(f"not an S3 URI: {uri!r}")
-    bucket, _, key = uri.split("://", 1)[1].partition("/")
-    return bucket, key
+    return split_uri(uri)
 
 
 def account_id(settings: Settings | None = None) -> str:

@@ -16,6 +16,9 @@ from typing import Any
 
 from shoplake import aws, lake
 from shoplake.settings import Settings
+from shoplake_contract import objects
+from shoplake_contract.ids import source_id
+from shoplake_contract.keys import FAILURES, dataset_of_key, source_id_of_key
 
 #: a failure record without a DLQ message this long after it was written lost its message
 ORPHAN_AFTER_S = 60
@@ -36,20 +39,18 @@ class DeadLetter:
 
 
 def _describe(settings: Settings, m: dict[str, Any]) -> DeadLetter:
-    rules = lake.rules()
     body = m["Body"]
     attrs = {k: v.get("StringValue") for k, v in m.get("MessageAttributes", {}).items()}
     sid = obj = dataset = None
     try:
-        records = rules.s3_records(body)
+        records = objects.s3_records(body)
         if records:
-            o = rules.parse_record(records[0])
+            o = objects.parse_record(records[0])
             sid, obj = o.source_id, o.uri
-            parts = o.key.split("/")
-            dataset = parts[1] if len(parts) > 2 else None
-    except rules.InvalidObject:
+            dataset = dataset_of_key(o.key)
+    except objects.InvalidObject:
         pass
-    failure = lake.failure(settings, sid or rules.source_id("event", body, "")) or {}
+    failure = lake.failure(settings, sid or source_id("event", body, "")) or {}
     return DeadLetter(
         message_id=m["MessageId"], receipt_handle=m["ReceiptHandle"], body=body, source_id=sid,
         object=obj or failure.get("object"), dataset=dataset or failure.get("dataset"),
@@ -73,8 +74,8 @@ def peek(settings: Settings, hold_seconds: int = 5) -> list[DeadLetter]:
 
 def _orphaned_records(settings: Settings, in_queue: set[str | None]) -> list[DeadLetter]:
     out = []
-    for obj in lake.list_keys(settings, "state/failed/"):
-        sid = obj["Key"].rsplit("/", 1)[-1].removesuffix(".json")
+    for obj in lake.list_keys(settings, FAILURES):
+        sid = source_id_of_key(obj["Key"])
         if sid in in_queue:
             continue
         record = lake.failure(settings, sid) or {}

@@ -39,17 +39,19 @@ from shoplake.datagen.vocab import (
     FileOutput,
     money,
 )
+from shoplake_contract.datasets import CUSTOMERS, DATASETS, JOB_DATASETS, ORDERS, PRODUCTS
 
 log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 DIRTY_KINDS = {
-    "orders": ORDER_DIRTY_KINDS,
-    "customers": CUSTOMER_DIRTY_KINDS,
-    "products": PRODUCT_DIRTY_KINDS,
+    ORDERS: ORDER_DIRTY_KINDS,
+    CUSTOMERS: CUSTOMER_DIRTY_KINDS,
+    PRODUCTS: PRODUCT_DIRTY_KINDS,
 }
-EXTENSIONS = {"orders": "csv", "customers": "json", "products": "csv"}
+#: the file extension each dataset is written with: the first its catalogue entry accepts
+EXTENSIONS = {name: DATASETS[name].extensions[0].lstrip(".") for name in JOB_DATASETS}
 WRITE_CHUNK_LINES = 65_536
 WRITE_BUFFER = 1 << 20
 
@@ -152,7 +154,7 @@ def _totals(files: list[dict[str, Any]], dataset: str) -> dict[str, Any]:
         duplicates_dropped=dropped,
         quarantined=dict(sorted(quarantined.items())),
     )
-    if dataset == "orders":
+    if dataset == ORDERS:
         total["orphans"] = orphans
         total["line_amount_by_currency"] = {c: money(v) for c, v in cents.items()}
     return total
@@ -194,9 +196,9 @@ def generate(out: Path, config: GenerateConfig, progress: Progress | None = None
         summary = {f"{r.dataset}_rows": r.rows for r in produced}
         days.append({
             "day": day,
-            "orders": order_file.extra,
-            "customers": cust_file.extra,
-            "products": prod_file.extra if prod_file else {"new_products": 0, "changed_products": 0},
+            ORDERS: order_file.extra,
+            CUSTOMERS: cust_file.extra,
+            PRODUCTS: prod_file.extra if prod_file else {"new_products": 0, "changed_products": 0},
         })  # fmt: skip
         log.debug("day written", extra={"ctx": {"day": day, **summary}})
         if progress:
@@ -219,18 +221,18 @@ def generate(out: Path, config: GenerateConfig, progress: Progress | None = None
             "loyalty_tiers": list(LOYALTY_TIERS),
         },
         "columns": {
-            "orders": list(ORDER_COLUMNS),
-            "customers": list(CUSTOMER_COLUMNS),
-            "products": list(PRODUCT_COLUMNS),
+            ORDERS: list(ORDER_COLUMNS),
+            CUSTOMERS: list(CUSTOMER_COLUMNS),
+            PRODUCTS: list(PRODUCT_COLUMNS),
         },
         "dirty_kinds": DIRTY_KINDS,
         "files": files,
-        "totals": {ds: _totals(files, ds) for ds in ("orders", "customers", "products")},
+        "totals": {ds: _totals(files, ds) for ds in JOB_DATASETS},
         "days": days,
         "final": {
-            "orders": final_orders,
-            "customers": {"customers": customers.count, "change_rows": customers.changed_total},
-            "products": {"products": products.count},
+            ORDERS: final_orders,
+            CUSTOMERS: {"customers": customers.count, "change_rows": customers.changed_total},
+            PRODUCTS: {"products": products.count},
         },
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

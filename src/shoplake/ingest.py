@@ -18,6 +18,9 @@ from botocore.exceptions import ClientError
 
 from shoplake import aws, lake
 from shoplake.settings import Settings
+from shoplake_contract import glue, keys
+from shoplake_contract.datasets import JOB_DATASETS, JOBLESS_DATASETS
+from shoplake_contract.ids import object_version
 
 log = logging.getLogger(__name__)
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -36,7 +39,7 @@ def raw_key(path: Path, dataset: str, today: str | None = None) -> str:
     """``raw/<dataset>/ingest_date=<date in the file name, else today>/<file name>``."""
     m = _DATE.search(path.name)
     day = m.group(1) if m else (today or datetime.now(UTC).strftime("%Y-%m-%d"))
-    return f"raw/{dataset}/ingest_date={day}/{path.name}"
+    return keys.raw_key(dataset, day, path.name)
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
@@ -91,11 +94,11 @@ def raw_objects(settings: Settings, keys: set[str] | None = None) -> list[tuple[
     """(key, version) of the latest version of every raw object (or of ``keys``)."""
     s3 = aws.client("s3", settings)
     out = []
-    for obj in lake.list_keys(settings, "raw/"):
+    for obj in lake.list_keys(settings, keys.RAW):
         if keys is not None and obj["Key"] not in keys:
             continue
         head = s3.head_object(Bucket=settings.lake_bucket, Key=obj["Key"])
-        out.append((obj["Key"], str(head.get("VersionId") or head["ETag"])))
+        out.append((obj["Key"], object_version(head.get("VersionId"), head["ETag"])))
     return out
 
 
@@ -103,9 +106,8 @@ def object_states(settings: Settings, keys: set[str] | None = None) -> list[Obje
     states = []
     for key, version in raw_objects(settings, keys):
         sid = lake.source_id(settings.lake_bucket, key, version)
-        parts = key.split("/")
-        dataset = parts[1] if len(parts) > 2 else None
-        if dataset == "fx_rates":
+        dataset = keys.dataset_of_key(key)
+        if dataset in JOBLESS_DATASETS:
             states.append(ObjectState(key, version, dataset, sid, "NO_JOB"))
             continue
         entry = lake.ledger(settings, sid)
@@ -130,13 +132,11 @@ def _queue_busy(settings: Settings) -> int:
 
 def active_runs(settings: Settings) -> list[dict[str, Any]]:
     """Glue runs of the cleanse jobs that have not finished."""
-    from shoplake.deploy import DATASETS
-
-    glue = aws.client("glue", settings)
+    client = aws.client("glue", settings)
     active = []
-    for d in DATASETS:
+    for d in JOB_DATASETS:
         try:
-            runs = glue.get_job_runs(JobName=f"{settings.glue_job_prefix}-{d}", MaxResults=200)["JobRuns"]
+            runs = client.get_job_runs(JobName=glue.job_name(settings.glue_job_prefix, d), MaxResults=200)["JobRuns"]
         except ClientError:
             continue
         active += [r for r in runs if r["JobRunState"] in ACTIVE_RUN_STATES]

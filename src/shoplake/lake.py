@@ -1,51 +1,25 @@
 """Reading the lake's bookkeeping from the operator's side: the ledger, failure records and
 run manifests that the Lambda functions and Glue jobs write (layout: docs/contracts.md).
 
-The rules themselves (source ids, key validation, record layout) live in ONE file that the
-Lambda functions bundle, ``lambdas/shared/shoplake_events.py``; this module loads that file
-rather than restating it.
+The rules themselves (datasets, source ids, key layout, key validation) are the contract
+package ``shoplake_contract`` (src/shoplake_contract), which the Lambda functions and the Glue
+job bundle too; this module applies them, it does not restate them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from shoplake import aws
-from shoplake.settings import ROOT, Settings
+from shoplake.settings import Settings
+from shoplake_contract import keys
+from shoplake_contract.datasets import dataset_of_file as dataset_of
+from shoplake_contract.ids import source_id
 
-
-@cache
-def rules() -> ModuleType:
-    """``lambdas/shared/shoplake_events.py`` as a module."""
-    name = "shoplake_events"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "lambdas" / "shared" / "shoplake_events.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def source_id(bucket: str, key: str, version: str) -> str:
-    return str(rules().source_id(bucket, key, version))
-
-
-def dataset_of(file_name: str) -> str | None:
-    """The dataset a local file belongs to by its name, or None."""
-    name = file_name.lower()
-    for dataset, (prefix, extensions) in rules().DATASETS.items():
-        if prefix and name.startswith(prefix) and name.endswith(extensions):
-            return str(dataset)
-    return None
+__all__ = ["dataset_of", "failure", "get_json", "ledger", "list_keys", "manifest", "source_id"]
 
 
 def get_json(settings: Settings, key: str) -> dict[str, Any] | None:
@@ -67,12 +41,12 @@ def list_keys(settings: Settings, prefix: str) -> list[dict[str, Any]]:
 
 
 def ledger(settings: Settings, sid: str) -> dict[str, Any] | None:
-    return get_json(settings, f"state/ledger/{sid}.json")
+    return get_json(settings, keys.ledger_key(sid))
 
 
 def failure(settings: Settings, sid: str) -> dict[str, Any] | None:
-    return get_json(settings, f"state/failed/{sid}.json")
+    return get_json(settings, keys.failure_key(sid))
 
 
 def manifest(settings: Settings, dataset: str, sid: str) -> dict[str, Any] | None:
-    return get_json(settings, f"curated/_manifests/{dataset}/{sid}.json")
+    return get_json(settings, keys.manifest_key(dataset, sid))

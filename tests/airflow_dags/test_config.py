@@ -63,13 +63,12 @@ def test_components(tmp_path: Path) -> None:
 
 def test_glue_arguments_are_the_lambdas() -> None:
     """Same job, same arguments as the event path: same source_id, same curated keys."""
-    from shoplake import lake
-
-    lake.rules()  # registers shoplake_events, which the handler imports
     from s3_trigger.handler import job_arguments
 
+    from shoplake_contract.objects import RawObject
+
     s = load_settings()
-    obj = lake.rules().RawObject(bucket=s.lake_bucket, key="raw/orders/ingest_date=2026-01-02/o.csv",
+    obj = RawObject(bucket=s.lake_bucket, key="raw/orders/ingest_date=2026-01-02/o.csv",
                                  version="v1", size=10)
     kwargs = pipeline.glue_job_kwargs("orders", obj.key, "v1", s)
     assert kwargs["job_name"] == "shoplake-cleanse-orders"

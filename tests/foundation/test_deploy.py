@@ -29,7 +29,7 @@ def _deploy(s: Settings, **kwargs):  # the warehouse side has its own tests
 
 
 def _source_copy(tmp_path: Path) -> Path:
-    for folder in ("lambdas", "jobs"):
+    for folder in ("lambdas", "jobs", "src/shoplake_contract"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     return tmp_path
 

@@ -293,7 +293,7 @@ def test_snowflake_role_trusts_the_integration_user_once_known() -> None:
 # --- packaging -------------------------------------------------------------------------
 def test_packaging_is_deterministic_and_content_addressed(tmp_path: Path) -> None:
     assert package.keys(package.build()) == package.keys(package.build())
-    for folder in ("lambdas", "jobs"):
+    for folder in ("lambdas", "jobs", "src/shoplake_contract"):
         shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("__pycache__"))
     before = package.keys(package.build(tmp_path))
     assert before == package.keys(package.build())
@@ -304,6 +304,11 @@ def test_packaging_is_deterministic_and_content_addressed(tmp_path: Path) -> Non
     shared = tmp_path / "lambdas" / "shared" / "shoplake_events.py"
     shared.write_text(shared.read_text() + "\n# edited\n")
     again = package.keys(package.build(tmp_path))
-    # the job imports the lake rules too (suffixes, limit_exceeded): its library changes with them
-    assert {k for k in after if after[k] != again[k]} == {"JobEventsCodeKey", "TriggerCodeKey", "SweeperCodeKey",
-                                                          "JobsLibraryKey"}
+    assert {k for k in after if after[k] != again[k]} == {"JobEventsCodeKey", "TriggerCodeKey", "SweeperCodeKey"}
+    contract = tmp_path / "src" / "shoplake_contract" / "keys.py"
+    contract.write_text(contract.read_text() + "\n# edited\n")
+    last = package.keys(package.build(tmp_path))
+    # the job imports the lake contract too (datasets, keys, suffixes, limit_exceeded): its
+    # library changes with it
+    assert {k for k in again if again[k] != last[k]} == {"JobEventsCodeKey", "TriggerCodeKey", "SweeperCodeKey",
+                                                        "JobsLibraryKey"}

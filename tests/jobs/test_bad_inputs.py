@@ -10,8 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from jobs_expectations import EXPECTED, QUARANTINED_LINES, counts
-from shoplake_jobs.ids import source_id_for_uri
 from shoplake_jobs.job import JobError
+
+from shoplake_contract.ids import source_id_for_uri
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -11,23 +10,13 @@ from pathlib import Path
 
 import pytest
 from shoplake_jobs.glue import LIMIT_ARGS, job_args, resolved_options
-from shoplake_jobs.ids import source_id, source_id_for_uri, split_uri
 from shoplake_jobs.job import JobError, final_keys, parse_header
 from shoplake_jobs.schemas import ORDERS
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
 #: the job's code: its package and the lake rules it shares with the Lambdas
-JOB_PATH = os.pathsep.join([str(REPO / "jobs"), str(REPO / "lambdas" / "shared")])
-
-
-def test_source_id_rule() -> None:
-    expected = hashlib.sha256(b"lake/raw/orders/x.csv@v1").hexdigest()[:16]
-    assert source_id("lake", "raw/orders/x.csv", "v1") == expected
-    assert source_id_for_uri("s3://lake/raw/orders/x.csv", "v1") == expected
-    assert source_id_for_uri("s3a://lake/raw/orders/x.csv", "v1") == expected
-    assert source_id_for_uri("/data/x.csv", "v1") == hashlib.sha256(b"/data/x.csv@v1").hexdigest()[:16]
-    assert split_uri("s3://b/k/e/y") == ("b", "k/e/y") and split_uri("/p") == ("", "/p")
+JOB_PATH = os.pathsep.join([str(REPO / "jobs"), str(REPO / "src")])
 
 
 def test_glue_args_tolerate_unknown_and_equals_form() -> None:

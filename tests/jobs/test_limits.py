@@ -28,7 +28,7 @@ from shoplake_jobs.limits import GiB, LimitExceededError, Limits, MiB, scan
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).parent / "fixtures"
-JOB_PATH = os.pathsep.join([str(REPO / "jobs"), str(REPO / "lambdas" / "shared")])
+JOB_PATH = os.pathsep.join([str(REPO / "jobs"), str(REPO / "src")])
 HEADER = "order_id,line_number,customer_id,product_id,quantity,unit_price,currency,status,order_ts,updated_at\n"
 ROW = "B{n},1,C1,P1,2,9.99,EUR,paid,2026-01-01T10:00:00Z,2026-01-01T10:00:00Z\n"
 ENGINES = ["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.slow])]

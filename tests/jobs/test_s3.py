@@ -10,7 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from shoplake_jobs import run
-from shoplake_jobs.ids import source_id
+
+from shoplake_contract.ids import source_id
 
 pytestmark = [pytest.mark.slow]
 

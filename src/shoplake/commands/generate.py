@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from shoplake.generate import GenerateConfig, generate
+from shoplake_contract.datasets import ORDERS
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def generate_command(
     elapsed = time.perf_counter() - began
     totals = manifest["totals"]
     rows = sum(t["rows"] for t in totals.values())
-    o = totals["orders"]
+    o = totals[ORDERS]
     click.echo(
         f"generated {len(manifest['files'])} files in {out} ({days} days, seed {seed}): "
         f"{o['rows']} order rows ({o['rows_written']} clean after dedupe, "

@@ -6,13 +6,15 @@ import sys
 
 import click
 
+from shoplake_contract.datasets import DATASETS
+
 
 @click.command("load")
 @click.option(
     "--dataset",
     "datasets",
     multiple=True,
-    type=click.Choice(["orders", "customers", "products", "fx_rates"]),
+    type=click.Choice(list(DATASETS)),
     help="Load only this dataset (repeatable). Default: all.",
 )
 def load(datasets: tuple[str, ...]) -> None:

@@ -39,6 +39,7 @@ from shoplake.datagen.vocab import (
     timestamp,
     timestamps,
 )
+from shoplake_contract.datasets import CUSTOMERS, PRODUCTS
 
 CUSTOMER_STREAM = 1
 PRODUCT_STREAM = 2
@@ -150,7 +151,7 @@ class Customers:
         for kind in kinds:
             injected[kind] = injected.get(kind, 0) + 1
         return FileOutput(
-            dataset="customers",
+            dataset=CUSTOMERS,
             lines=interleave(clean, dirty, rng),
             clean_rows=len(clean),
             injected=dict(sorted(injected.items())),
@@ -299,7 +300,7 @@ class Products:
             injected[kind] = injected.get(kind, 0) + 1
         clean = [_csv_line(r) for r in rows]
         return FileOutput(
-            dataset="products",
+            dataset=PRODUCTS,
             lines=[_csv_line(list(PRODUCT_COLUMNS)), *interleave(clean, dirty, rng)],
             clean_rows=len(clean),
             injected=dict(sorted(injected.items())),

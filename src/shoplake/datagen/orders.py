@@ -38,6 +38,7 @@ from shoplake.datagen.vocab import (
     timestamp,
     timestamps,
 )
+from shoplake_contract.datasets import ORDERS
 
 CURRENCY_BYTES = tb.table(CURRENCIES)
 STATUS_BYTES = tb.table(STATUSES)
@@ -248,7 +249,7 @@ class Orders:
         for kind in kinds:
             injected[kind] = injected.get(kind, 0) + 1
         return FileOutput(
-            dataset="orders",
+            dataset=ORDERS,
             lines=[],
             parts=[(",".join(ORDER_COLUMNS) + "\n").encode(), *_interleave(clean_text, dirty, rng)],
             row_count=n_clean + len(dirty),

@@ -22,6 +22,8 @@ from shoplake.settings import ROOT
 
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 SHARED_LAMBDA_MODULES = ("lambdas/shared/shoplake_events.py", "lambdas/shared/shoplake_ledger.py")
+#: the lake contract (standard library only), bundled as a package into every zip
+CONTRACT_PACKAGE = "src/shoplake_contract"
 
 
 @dataclass(frozen=True)
@@ -62,19 +64,25 @@ def python_files(src: Path, prefix: str = "") -> dict[str, Path]:
     }
 
 
+def contract_files(root: Path = ROOT) -> dict[str, Path]:
+    """``shoplake_contract/*.py``, to sit at a zip's root (importable as ``shoplake_contract``)."""
+    return python_files(root / CONTRACT_PACKAGE, "shoplake_contract/")
+
+
 def lambda_zip(function_dir: str, root: Path = ROOT) -> bytes:
-    """``lambdas/<function>/*.py`` plus the shared modules, at the zip's root."""
+    """``lambdas/<function>/*.py`` plus the shared modules and the contract, at the zip's root."""
     files = python_files(root / function_dir)
     for shared in SHARED_LAMBDA_MODULES:
         files[Path(shared).name] = root / shared
+    files.update(contract_files(root))
     return deterministic_zip(files)
 
 
 def jobs_zip(root: Path = ROOT) -> bytes:
-    """``shoplake_jobs/`` plus ``shoplake_events.py`` (the lake's key and suffix rules, shared
-    with the Lambdas) at the zip's root."""
+    """``shoplake_jobs/`` plus ``shoplake_contract/`` (the lake's datasets, keys and suffix
+    rules, shared with the Lambdas) at the zip's root."""
     files = python_files(root / "jobs" / "shoplake_jobs", "shoplake_jobs/")
-    files["shoplake_events.py"] = root / "lambdas" / "shared" / "shoplake_events.py"
+    files.update(contract_files(root))
     return deterministic_zip(files)
 
 

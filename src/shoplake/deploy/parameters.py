@@ -6,10 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shoplake.settings import ROOT, Settings
+from shoplake_contract.datasets import JOB_DATASETS
 
 INFRA = ROOT / "infra"
 #: Datasets with a Glue cleanse job in infra/shoplake.yaml (fx_rates is loaded without one).
-DATASETS = ("orders", "customers", "products")
+DATASETS = JOB_DATASETS
 
 
 @dataclass(frozen=True)

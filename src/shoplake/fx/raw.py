@@ -21,14 +21,16 @@ from typing import Any, Literal
 from botocore.exceptions import ClientError
 
 from shoplake.fx.errors import RawConflictError
+from shoplake_contract import keys
+from shoplake_contract.datasets import FX_RATES
 
 log = logging.getLogger(__name__)
 
-PREFIX = "raw/fx_rates"
+PREFIX = keys.raw_prefix(FX_RATES).rstrip("/")
 
 
 def raw_key(source: str, start: date, end: date, ingest_date: date) -> str:
-    return f"{PREFIX}/ingest_date={ingest_date.isoformat()}/{source}_{start.isoformat()}_{end.isoformat()}.json"
+    return keys.raw_key(FX_RATES, ingest_date.isoformat(), f"{source}_{start.isoformat()}_{end.isoformat()}.json")
 
 
 def build_doc(

@@ -16,6 +16,10 @@ from typing import Any
 
 from shoplake import aws, lake
 from shoplake.settings import ROOT, Settings
+from shoplake_contract import glue
+from shoplake_contract.datasets import JOB_DATASETS
+from shoplake_contract.ids import object_version
+from shoplake_contract.keys import dataset_of_key
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +82,11 @@ def upload_batch(day: date, settings: Settings, root: str | None = None) -> list
         if up.key is None:
             log.warning("not a dataset file, ignored: %s (%s)", up.path, up.reason)
             continue
-        dataset = up.key.split("/")[1]
+        dataset = dataset_of_key(up.key)
         if dataset not in jobs:
             continue
         head = s3.head_object(Bucket=settings.lake_bucket, Key=up.key)
-        version = str(head.get("VersionId") or head["ETag"].strip('"'))
+        version = object_version(head.get("VersionId"), head["ETag"])
         objects.append({
             "dataset": dataset,
             "key": up.key,
@@ -100,20 +104,13 @@ def glue_job_kwargs(dataset: str, key: str, version: str, settings: Settings) ->
     """GlueJobOperator keyword arguments for one raw object: the same job and arguments the
     event path's Lambda uses (``lambdas/s3_trigger``), hence the same ``source_id`` and keys."""
     return {
-        "job_name": f"{settings.glue_job_prefix}-{dataset}",
-        "script_args": {
-            "--dataset": dataset,
-            "--source_uri": f"s3://{settings.lake_bucket}/{key}",
-            "--source_version": version,
-            "--lake_bucket": settings.lake_bucket,
-        },
+        "job_name": glue.job_name(settings.glue_job_prefix, dataset),
+        "script_args": glue.job_arguments(dataset, settings.lake_bucket, key, version),
     }
 
 
 def _job_datasets() -> set[str]:
-    from shoplake.deploy import DATASETS
-
-    return set(DATASETS)
+    return set(JOB_DATASETS)
 
 
 # --- settle ----------------------------------------------------------------------------

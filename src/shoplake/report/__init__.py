@@ -14,6 +14,7 @@ from shoplake import lake
 from shoplake.report import page
 from shoplake.report.marts import QUERIES, read_marts
 from shoplake.settings import Settings
+from shoplake_contract import keys
 
 __all__ = ["QUERIES", "ReportData", "collect", "render", "write_report"]
 
@@ -31,7 +32,7 @@ def collect(settings: Settings) -> ReportData:
     # a dbt build by Airflow may be running: wait for it rather than fail the report
     snap = read_marts(settings, lock_timeout_s=600.0)
     data.results, data.missing = snap.results, snap.missing
-    for obj in lake.list_keys(settings, "curated/_manifests/"):
+    for obj in lake.list_keys(settings, keys.manifest_prefix()):
         m = lake.get_json(settings, obj["Key"])
         if m:
             data.job_runs.append(m)

@@ -15,11 +15,13 @@ from shoplake.warehouse import connection as wc
 from shoplake.warehouse.manifests import iter_objects
 from shoplake.warehouse.results import TableLoad
 from shoplake.warehouse.sqlfiles import section_statements
+from shoplake_contract import keys
+from shoplake_contract.datasets import FX_RATES
 
 log = logging.getLogger(__name__)
 
-FX_DATASET = "fx_rates"
-FX_PREFIX = "raw/fx_rates/"
+FX_DATASET = FX_RATES
+FX_PREFIX = keys.raw_prefix(FX_RATES)
 #: FX rows per INSERT (one bound JSON array each; well under Snowflake's 16 MB bind limit).
 FX_CHUNK_ROWS = 10_000
 

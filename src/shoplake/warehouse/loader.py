@@ -47,10 +47,13 @@ from shoplake.warehouse.manifests import (
 from shoplake.warehouse.results import LoadError, LoadResult, TableLoad, utcnow
 from shoplake.warehouse.schema_check import compare, parquet_columns
 from shoplake.warehouse.sqlfiles import section_statements
+from shoplake_contract import keys
+from shoplake_contract.datasets import JOB_DATASETS
 
 log = logging.getLogger(__name__)
 
-CURATED_DATASETS: tuple[str, ...] = ("orders", "customers", "products")
+#: the datasets with curated data (a Glue job each), in load order
+CURATED_DATASETS: tuple[str, ...] = JOB_DATASETS
 #: The first columns of a COPY INTO <table> result (Snowflake's documented order; fakesnow's too).
 COPY_RESULT_COLUMNS = ("file", "status", "rows_parsed", "rows_loaded")
 #: Files per load transaction (and per ledger statement). Snowflake's own limit for a COPY's
@@ -196,10 +199,10 @@ def _load_curated(
     try:
         manifests, t.refused = read_manifests(s3, bucket, dataset)
         ledger = book.ledger(conn, dataset)
-        versions = etags(s3, bucket, f"curated/{dataset}/")
+        versions = etags(s3, bucket, keys.curated_prefix(dataset))
         plan, stale = _plan(bucket, dataset, manifests, ledger, versions, t)
         if plan:
-            inspector.warm(bucket, f"curated/{dataset}/")
+            inspector.warm(bucket, keys.curated_prefix(dataset))
             table_columns = book.table_columns(conn, table_name)
             for item in plan:  # check every file before loading any
                 compare(t.table, item.url, table_columns, inspector.columns(item.url))
@@ -250,7 +253,7 @@ def _plan(
     t: TableLoad,
 ) -> tuple[list[_Planned], list[str]]:
     """Files to (re)load and previously loaded files of a source its new manifest dropped."""
-    prefix = f"curated/{dataset}/"
+    prefix = keys.curated_prefix(dataset)
     plan: list[_Planned] = []
     listed: set[str] = set()
     for m in manifests:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from shoplake.aws import split_s3_uri
-from shoplake.settings import ROOT
+from shoplake_contract import keys
+from shoplake_contract.datasets import dataset
 
 log = logging.getLogger(__name__)
 
-MANIFEST_PREFIX = "curated/_manifests"
 #: A curated file name: ``<source_id>-<n>.parquet`` (source_id = 16 hex digits, docs/contracts.md).
 FILE_NAME = re.compile(r"^[0-9a-f]{16}-[0-9]+\.parquet$")
 #: A partition value: a calendar date ``YYYY-MM-DD`` (4-digit year; a year 0 / BC date or a
@@ -27,31 +23,18 @@ FILE_NAME = re.compile(r"^[0-9a-f]{16}-[0-9]+\.parquet$")
 PARTITION_VALUE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
-@cache
-def _job_schemas() -> ModuleType:
-    """``jobs/shoplake_jobs/schemas.py`` (pure Python): the datasets' partition columns are the
-    job's rule, read from there rather than restated."""
-    name = "_shoplake_job_schemas"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "jobs" / "shoplake_jobs" / "schemas.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def partition_columns(dataset: str) -> tuple[str, ...]:
-    """Partition columns a curated key of ``dataset`` may have: the current one, then those of
+def partition_columns(name: str) -> tuple[str, ...]:
+    """Partition columns a curated key of ``name`` may have: the current one, then those of
     earlier layouts (``updated_date`` of customers/products), whose committed files still load
-    and are replaced when their source is replayed."""
-    ds = _job_schemas().get_dataset(dataset)
-    return (str(ds.partition), *(str(c) for c in ds.legacy_partitions))
+    and are replaced when their source is replayed (the contract's catalogue)."""
+    spec = dataset(name)
+    return (str(spec.partition), *spec.legacy_partitions)
 
 
 def curated_key_problem(dataset: str, key: str) -> str | None:
     """Why ``key`` is not ``curated/<dataset>/<partition>=YYYY-MM-DD/<source_id>-<n>.parquet``
     (None when it is): the loader refuses such a file alone (docs/contracts.md)."""
-    prefix = f"curated/{dataset}/"
+    prefix = keys.curated_prefix(dataset)
     if not key.startswith(prefix):
         return f"not under {prefix}"
     parts = key[len(prefix) :].split("/")
@@ -133,7 +116,7 @@ def read_manifests(s3: Any, bucket: str, dataset: str) -> tuple[list[Manifest], 
     one bad manifest never fails the others."""
     objects = [
         o
-        for o in iter_objects(s3, bucket, f"{MANIFEST_PREFIX}/{dataset}/")
+        for o in iter_objects(s3, bucket, keys.manifest_prefix(dataset))
         if o["Key"].endswith(".json")
     ]
     objects.sort(key=lambda o: (o["LastModified"], o["Key"]))

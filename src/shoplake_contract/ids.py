@@ -1,7 +1,8 @@
-"""The idempotency key of one raw object version (no dependencies: the Lambda copies it).
+"""Identifiers of the lake: ``source_id``, S3 URI split, the version of a raw object.
 
-``source_id`` = first 16 hex digits of sha256("<bucket>/<key>@<versionId or ETag>").
-For a local path the path itself stands for ``<bucket>/<key>``.
+``source_id`` = first 16 hex digits of sha256(``<bucket>/<key>@<versionId or ETag>``): the
+idempotency key of one raw object version (docs/contracts.md "Curated data"). For a local
+path (no bucket) the path itself stands for ``<bucket>/<key>``.
 """
 
 from __future__ import annotations
@@ -28,3 +29,13 @@ def source_id_for_uri(uri: str, version: str | None) -> str:
     """:func:`source_id` of an ``s3://`` URI or a local path."""
     bucket, key = split_uri(uri)
     return source_id(bucket, key, version)
+
+
+def object_version(version_id: str | None, etag: str | None) -> str:
+    """The version of a raw object that its ``source_id`` names: the S3 ``VersionId``, else
+    (an unversioned bucket, or ``"null"``, the version S3 gives objects written before
+    versioning was enabled) the ETag without its quotes. S3 event records carry the ETag
+    unquoted and HEAD/LIST answers quoted: stripping them makes both give one source_id."""
+    if version_id and version_id != "null":
+        return str(version_id)
+    return str(etag or "").strip('"')
