@@ -38,6 +38,9 @@ from botocore.exceptions import ClientError
 from shoplake import aws, lake
 from shoplake import stack as stack_mod
 from shoplake.settings import Settings, load_settings
+from shoplake_contract import keys
+from shoplake_contract.datasets import ORDERS
+from shoplake_contract.glue import job_name
 
 DAY = "2026-01-01"
 FINAL = {"SUCCEEDED", "FAILED", "STOPPED", "TIMEOUT", "ERROR"}
@@ -73,11 +76,11 @@ def _exists(s3: Any, bucket: str, key: str) -> bool:
 
 def one_put(s: Settings, body: bytes, key: str, timeout: float) -> dict[str, float]:
     s3, glue = aws.client("s3", s), aws.client("glue", s)
-    job = f"{s.glue_job_prefix}-orders"
+    job = job_name(s.glue_job_prefix, ORDERS)
     t0_wall, t0 = time.time(), time.perf_counter()
     version = s3.put_object(Bucket=s.lake_bucket, Key=key, Body=body)["VersionId"]
     sid = lake.source_id(s.lake_bucket, key, version)
-    manifest_key, ledger_key = f"curated/_manifests/orders/{sid}.json", f"state/ledger/{sid}.json"
+    manifest_key, ledger_key = keys.manifest_key(ORDERS, sid), keys.ledger_key(sid)
     t_ledger = t_manifest = None
     while time.perf_counter() - t0 < timeout:
         if t_ledger is None and _exists(s3, s.lake_bucket, ledger_key):
@@ -123,7 +126,7 @@ def bench_engine(engine: str, body: bytes, repeat: int, timeout: float) -> list[
         deploy(live, echo=_quiet)
         print(f"[{engine}] stack up + deploy in {time.perf_counter() - t:.1f}s (home {home})", flush=True)
         for i in range(repeat):
-            key = f"raw/orders/ingest_date={DAY}/orders_{DAY}_bench_{engine}_{i}.csv"
+            key = keys.raw_key(ORDERS, DAY, f"orders_{DAY}_bench_{engine}_{i}.csv")
             r = one_put(live, body, key, timeout)
             print(f"[{engine}] #{i + 1}: " + "  ".join(f"{k} {v:.2f}" for k, v in r.items() if k != "rows"),
                   flush=True)

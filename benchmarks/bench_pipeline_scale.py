@@ -51,12 +51,15 @@ from shoplake.generate import GenerateConfig, generate
 from shoplake.settings import ROOT, Settings, load_settings
 from shoplake.transform import run_dbt
 from shoplake.warehouse import load
+from shoplake_contract import glue
+from shoplake_contract.datasets import DATASETS as CATALOGUE
+from shoplake_contract.datasets import JOB_DATASETS
 
 JOBS = ROOT / "jobs"
 BUCKET = "bench-lake"
-DATASETS = ("orders", "customers", "products")
-HEADERS = {"orders": True, "customers": False, "products": True}  # CSV header to drop when joining
-EXT = {"orders": "csv", "customers": "json", "products": "csv"}
+DATASETS = JOB_DATASETS
+EXT = {d: CATALOGUE[d].extensions[0].lstrip(".") for d in DATASETS}
+HEADERS = {d: EXT[d] == "csv" for d in DATASETS}  # CSV header to drop when joining
 
 
 def _silent(_: str) -> None:
@@ -155,7 +158,7 @@ def cleanse(settings: Settings, paths: list[Path]) -> list[dict[str, Any]]:
             "--lake_bucket",
             f"s3://{settings.lake_bucket}",
             "--JOB_NAME",
-            f"bench-cleanse-{ds}",
+            glue.job_name("bench-cleanse", ds),
         ]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
         if proc.returncode != 0:

@@ -24,6 +24,7 @@ from shoplake import aws
 from shoplake import stack as stack_mod
 from shoplake.settings import Settings, load_settings
 from shoplake.warehouse import load, query
+from shoplake_contract.datasets import ORDERS as ORDERS_DATASET
 
 ORDERS = """
 SELECT 'O' || lpad(({start} + i // 3)::VARCHAR, 9, '0') AS order_id,
@@ -56,13 +57,13 @@ def write_lake(settings: Settings, rows: int, files: int, work: Path) -> list[st
     for i in range(files):
         local = work / f"{i}.parquet"
         con.execute(f"COPY ({ORDERS.format(n=per_file, start=i * per_file)}) TO '{local}' (FORMAT parquet)")
-        key = f"curated/orders/order_date=2026-01-05/{source_id}-{i}.parquet"
+        key = keys.curated_file_key(ORDERS_DATASET, "order_date=2026-01-05", source_id, i)
         s3.upload_file(str(local), settings.lake_bucket, key)
         keys.append(key)
     manifest = {"run_id": "bench", "dataset": "orders", "source_id": source_id, "files": keys,
                 "rows_read": per_file * files, "rows_written": per_file * files,
                 "rows_quarantined": 0, "status": "SUCCEEDED"}
-    s3.put_object(Bucket=settings.lake_bucket, Key=f"curated/_manifests/orders/{source_id}.json",
+    s3.put_object(Bucket=settings.lake_bucket, Key=keys.manifest_key(ORDERS_DATASET, source_id),
                   Body=json.dumps(manifest).encode())
     return keys
 

@@ -31,6 +31,8 @@ from typing import Any
 from airflow.providers.amazon.aws.triggers.sqs import SqsSensorTrigger
 from airflow.sdk import Asset, AssetWatcher, dag, task
 
+from shoplake_contract.keys import CURATED
+
 log = logging.getLogger(__name__)
 
 DAG_ID = "shoplake_near_real_time"
@@ -40,7 +42,7 @@ QUEUE_URL = os.environ.get("SHOPLAKE_NRT_QUEUE_URL")
 
 curated = Asset(
     name="shoplake_curated",
-    uri=os.environ.get("SHOPLAKE_NRT_ASSET_URI", "s3://shoplake-lake/curated/"),
+    uri=os.environ.get("SHOPLAKE_NRT_ASSET_URI", f"s3://shoplake-lake/{CURATED}"),
     watchers=[
         AssetWatcher(
             name="shoplake_curated_events",

@@ -225,7 +225,9 @@ PRODUCTS = Dataset(
 DATASETS: dict[str, Dataset] = {d.name: d for d in (ORDERS, CUSTOMERS, PRODUCTS)}
 # the schemas are the job's; which datasets have a job is the contract's
 if tuple(DATASETS) != catalogue.JOB_DATASETS:
-    raise ImportError(f"job schemas {sorted(DATASETS)} != contract catalogue {catalogue.JOB_DATASETS}")
+    raise ImportError(
+        f"job schemas {sorted(DATASETS)} != contract catalogue {catalogue.JOB_DATASETS}"
+    )
 
 
 def get_dataset(name: str) -> Dataset:

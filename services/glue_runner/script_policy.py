@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from shoplake_contract.ids import split_uri
+
 log = logging.getLogger(__name__)
 
 #: The Glue argument that names more code to put on the path.
@@ -88,7 +90,7 @@ class ScriptPolicy:
         if len(location) > MAX_LOCATION or _UNSAFE.search(location):
             raise self._refuse(location, "too long, or has spaces, control characters, '\\' or '%'")
         if location.startswith(("s3://", "s3a://")):
-            bucket, _, key = location.split("://", 1)[1].partition("/")
+            bucket, key = split_uri(location)
             if not _segments_ok(key):
                 raise self._refuse(location, "empty, '.' or '..' path segments")
             if bucket == self.deploy_bucket and DEPLOYED_KEY.match(key):
@@ -131,7 +133,7 @@ class ScriptPolicy:
         """After the download: a deployed artifact's content must match the digest in its key."""
         if not location.startswith(("s3://", "s3a://")):
             return
-        bucket, _, key = location.split("://", 1)[1].partition("/")
+        bucket, key = split_uri(location)
         if any(bucket == b and key.startswith(p) for b, p in self.s3_prefixes):
             return  # allow-listed explicitly: no content addressing promised there
         match = DEPLOYED_KEY.match(key)

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 
 from shoplake import aws, lake
 from shoplake.settings import Settings
-from shoplake_contract import glue, keys
+from shoplake_contract import glue
+from shoplake_contract import keys as lake_keys
 from shoplake_contract.datasets import JOB_DATASETS, JOBLESS_DATASETS
 from shoplake_contract.ids import object_version
 
@@ -39,7 +40,7 @@ def raw_key(path: Path, dataset: str, today: str | None = None) -> str:
     """``raw/<dataset>/ingest_date=<date in the file name, else today>/<file name>``."""
     m = _DATE.search(path.name)
     day = m.group(1) if m else (today or datetime.now(UTC).strftime("%Y-%m-%d"))
-    return keys.raw_key(dataset, day, path.name)
+    return lake_keys.raw_key(dataset, day, path.name)
 
 
 def expand(paths: Iterable[Path]) -> list[Path]:
@@ -94,7 +95,7 @@ def raw_objects(settings: Settings, keys: set[str] | None = None) -> list[tuple[
     """(key, version) of the latest version of every raw object (or of ``keys``)."""
     s3 = aws.client("s3", settings)
     out = []
-    for obj in lake.list_keys(settings, keys.RAW):
+    for obj in lake.list_keys(settings, lake_keys.RAW):
         if keys is not None and obj["Key"] not in keys:
             continue
         head = s3.head_object(Bucket=settings.lake_bucket, Key=obj["Key"])
@@ -106,7 +107,7 @@ def object_states(settings: Settings, keys: set[str] | None = None) -> list[Obje
     states = []
     for key, version in raw_objects(settings, keys):
         sid = lake.source_id(settings.lake_bucket, key, version)
-        dataset = keys.dataset_of_key(key)
+        dataset = lake_keys.dataset_of_key(key)
         if dataset in JOBLESS_DATASETS:
             states.append(ObjectState(key, version, dataset, sid, "NO_JOB"))
             continue

@@ -67,10 +67,12 @@ def manifest_key(dataset: str, sid: str) -> str:
 
 
 def ledger_key(sid: str) -> str:
+    """``state/ledger/<source_id>.json``: the idempotency ledger entry of one object version."""
     return f"{LEDGER}{sid}.json"
 
 
 def failure_key(sid: str) -> str:
+    """``state/failed/<source_id>.json``: why an object failed, until a run of it succeeds."""
     return f"{FAILURES}{sid}.json"
 
 

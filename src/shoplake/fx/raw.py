@@ -30,7 +30,9 @@ PREFIX = keys.raw_prefix(FX_RATES).rstrip("/")
 
 
 def raw_key(source: str, start: date, end: date, ingest_date: date) -> str:
-    return keys.raw_key(FX_RATES, ingest_date.isoformat(), f"{source}_{start.isoformat()}_{end.isoformat()}.json")
+    return keys.raw_key(
+        FX_RATES, ingest_date.isoformat(), f"{source}_{start.isoformat()}_{end.isoformat()}.json"
+    )
 
 
 def build_doc(

@@ -24,6 +24,7 @@ from typing import Any
 from shoplake import private
 from shoplake.orchestration.nrt import queue_url
 from shoplake.settings import ROOT, Settings
+from shoplake_contract.keys import CURATED
 
 ADMIN_USER = "admin"
 AWS_CONN_ID = "aws_default"
@@ -128,7 +129,7 @@ def airflow_env(
         "no_proxy": "127.0.0.1,localhost",
     }
     env["SHOPLAKE_NRT_QUEUE_URL"] = queue_url(settings, aws_url)
-    env["SHOPLAKE_NRT_ASSET_URI"] = f"s3://{settings.lake_bucket}/curated/"
+    env["SHOPLAKE_NRT_ASSET_URI"] = f"s3://{settings.lake_bucket}/{CURATED}"
     if api_port:
         url = api_url(api_port, "127.0.0.1")
         env["AIRFLOW__API__HOST"] = "127.0.0.1"

@@ -19,6 +19,7 @@ from typing import Any
 
 from shoplake.settings import Settings
 from shoplake.warehouse.sqlfiles import section_statements
+from shoplake_contract.keys import CURATED
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def _locations(value: str) -> list[str]:
 def storage_integration(cursor: Any, role_arn: str, lake_bucket: str) -> dict[str, str]:
     """Create or align the integration with the stage role and the curated prefix; return the
     stack parameters its trust policy needs (``SnowflakeIamUserArn``, ``SnowflakeExternalId``)."""
-    variables = {"role_arn": role_arn, "allowed_location": f"s3://{lake_bucket}/curated/"}
+    variables = {"role_arn": role_arn, "allowed_location": f"s3://{lake_bucket}/{CURATED}"}
     _run(cursor, section_statements(ACCOUNT_SQL, "integration_create", **variables))
     current = describe_integration(cursor)
     aligned = (current.get("STORAGE_AWS_ROLE_ARN") == role_arn
