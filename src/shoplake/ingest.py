@@ -122,13 +122,18 @@ def object_states(settings: Settings, keys: set[str] | None = None) -> list[Obje
     return states
 
 
-def _queue_busy(settings: Settings) -> int:
+def _queue_depth(settings: Settings, queue_name: str) -> int:
+    """Messages in ``queue_name``, visible and in flight."""
     sqs = aws.client("sqs", settings)
-    url = sqs.get_queue_url(QueueName=settings.ingest_queue)["QueueUrl"]
+    url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     attrs = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _queue_busy(settings: Settings) -> int:
+    return _queue_depth(settings, settings.ingest_queue)
 
 
 def active_runs(settings: Settings) -> list[dict[str, Any]]:
@@ -180,12 +185,7 @@ class WaitResult:
 
 
 def dlq_depth(settings: Settings) -> int:
-    sqs = aws.client("sqs", settings)
-    url = sqs.get_queue_url(QueueName=settings.ingest_dlq)["QueueUrl"]
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+    return _queue_depth(settings, settings.ingest_dlq)
 
 
 def wait(settings: Settings, timeout: float = 600, poll: float = 1.0,

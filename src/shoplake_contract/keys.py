@@ -16,8 +16,6 @@ RAW = "raw/"
 CURATED = "curated/"
 QUARANTINE = "quarantine/"
 MANIFESTS = "curated/_manifests/"
-LEDGER = "state/ledger/"
-FAILURES = "state/failed/"
 #: the raw partition column (the date the file landed)
 INGEST_DATE = "ingest_date"
 
@@ -64,6 +62,11 @@ def manifest_prefix(dataset: str | None = None) -> str:
 def manifest_key(dataset: str, sid: str) -> str:
     """``curated/_manifests/<dataset>/<source_id>.json``: written last by a run (commit point)."""
     return f"{manifest_prefix(dataset)}{sid}.json"
+
+
+#: the idempotency ledger and the failure records live under ``state/``
+LEDGER = "state/ledger/"
+FAILURES = "state/failed/"
 
 
 def ledger_key(sid: str) -> str:
