@@ -83,7 +83,8 @@ def test_catalogue() -> None:
     assert datasets.dataset("orders").partition == "order_date"
     assert datasets.dataset("orders").keys == ("order_id", "line_number")
     assert datasets.dataset("customers").keys == ("customer_id",)
-    assert datasets.dataset("products").partition == "updated_date"
+    assert datasets.dataset("products").partition == "ingest_date"
+    assert datasets.dataset("products").legacy_partitions == ("updated_date",)
     assert not datasets.dataset("fx_rates").has_job
     with pytest.raises(ValueError, match="unknown dataset 'refunds'"):
         datasets.dataset("refunds")
