@@ -49,7 +49,7 @@ from shoplake.generate import GenerateConfig, generate
 from shoplake.settings import ROOT, Settings, load_settings
 from shoplake.warehouse import load, loader
 
-sys.path[:0] = [str(ROOT / "jobs"), str(ROOT / "lambdas" / "shared")]
+sys.path[:0] = [str(ROOT / "jobs"), str(ROOT / "src")]
 
 from shoplake_jobs import run as run_job  # noqa: E402  (needs the paths above)
 from shoplake_jobs import schemas  # noqa: E402

@@ -140,8 +140,8 @@ def cleanse(settings: Settings, paths: list[Path]) -> list[dict[str, Any]]:
     """Run the duckdb-engine cleanse job on each raw file (in parallel, 2 at a time)."""
     env = dict(os.environ)
     env.update(settings.aws_env())
-    # the job imports shoplake_events (lambdas/shared), as Glue gets it in shoplake_jobs.zip
-    job_path = os.pathsep.join([str(JOBS), str(ROOT / "lambdas" / "shared")])
+    # the job imports the lake contract (src/shoplake_contract), as Glue gets it in shoplake_jobs.zip
+    job_path = os.pathsep.join([str(JOBS), str(ROOT / "src")])
     env.update(SHOPLAKE_JOB_ENGINE="duckdb", PYTHONPATH=job_path, SHOPLAKE_LOG_LEVEL="WARNING")
 
     def one(path: Path) -> dict[str, Any]:
