@@ -48,6 +48,7 @@ from shoplake import stack as stack_mod
 from shoplake.generate import GenerateConfig, generate
 from shoplake.settings import ROOT, Settings, load_settings
 from shoplake.warehouse import load, loader
+from shoplake_contract import datasets as catalogue
 
 sys.path[:0] = [str(ROOT / "jobs"), str(ROOT / "src")]
 
@@ -68,14 +69,14 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 @contextmanager
 def legacy_layout(dataset: str) -> Iterator[None]:
     """The job writes ``dataset`` partitioned by the date of ``updated_at`` (before issue 11)."""
-    current = schemas.DATASETS[dataset]
-    schemas.DATASETS[dataset] = dataclasses.replace(
-        current, partition="updated_date", partition_from="updated_at"
-    )
+    current, spec = schemas.DATASETS[dataset], catalogue.DATASETS[dataset]
+    schemas.DATASETS[dataset] = dataclasses.replace(current, partition_from="updated_at")
+    catalogue.DATASETS[dataset] = dataclasses.replace(spec, partition="updated_date")
     try:
         yield
     finally:
         schemas.DATASETS[dataset] = current
+        catalogue.DATASETS[dataset] = spec
 
 
 @contextmanager

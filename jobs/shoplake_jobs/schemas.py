@@ -182,7 +182,7 @@ ORDERS = Dataset(
         Col("order_ts", "timestamp", required=True),
         Col("updated_at", "timestamp", required=True),
     ),
-    partition_from="order_ts",
+    partition_from=None,
     derived=("line_amount",),
 )
 

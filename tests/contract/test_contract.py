@@ -80,7 +80,8 @@ def test_an_event_record_and_a_listing_give_one_source_id() -> None:
 def test_catalogue() -> None:
     assert datasets.JOB_DATASETS == ("orders", "customers", "products")
     assert set(datasets.JOBLESS_DATASETS) == {"fx_rates"}
-    assert datasets.dataset("orders").partition == "order_date"
+    assert datasets.dataset("orders").partition == "ingest_date"
+    assert datasets.dataset("orders").legacy_partitions == ("order_date",)
     assert datasets.dataset("orders").keys == ("order_id", "line_number")
     assert datasets.dataset("customers").keys == ("customer_id",)
     assert datasets.dataset("products").partition == "ingest_date"

@@ -56,11 +56,9 @@ def test_manifest_layout_and_keys(run_job, tmp_path: Path) -> None:
     m = run_job("duckdb", "orders_timestamps.csv", lake=lake)
     sid = source_id_for_uri(str(FIXTURES / "orders_timestamps.csv"), "v1")
     assert m["source_id"] == sid
-    assert m["files"] == [
-        f"curated/orders/order_date=2025-12-31/{sid}-0.parquet",
-        f"curated/orders/order_date=2026-01-01/{sid}-0.parquet",
-        f"curated/orders/order_date=2026-01-02/{sid}-0.parquet",
-    ]
+    # one partition per raw object: its ingest date (none in this key: the fixed fallback),
+    # whatever the spread of its order dates
+    assert m["files"] == [f"curated/orders/ingest_date=1970-01-01/{sid}-0.parquet"]
     assert m["quarantine_files"] == []
     required = {"run_id", "job_name", "engine", "dataset", "source_object", "source_id",
                 "source_version", "files", "quarantine_files", "rows_read", "rows_written",
@@ -77,12 +75,15 @@ def test_timestamps_are_utc(run_job, tmp_path: Path) -> None:
     lake = tmp_path / "lake"
     m = run_job("duckdb", "orders_timestamps.csv", lake=lake)
     got = {r[0]: (r[8], r[-1]) for r in curated_rows(lake, m)}
+    # the partition is the raw object's ingest date (this key names none: the fallback), not
+    # the UTC date of order_ts
+    ingest = date(1970, 1, 1)
     assert got == {
-        "T1": (datetime(2026, 1, 1, 10, 0), date(2026, 1, 1)),
-        "T2": (datetime(2025, 12, 31, 20, 0), date(2025, 12, 31)),
-        "T3": (datetime(2026, 1, 2, 1, 0), date(2026, 1, 2)),
-        "T4": (datetime(2026, 1, 1, 10, 0), date(2026, 1, 1)),
-        "T5": (datetime(2026, 1, 1, 10, 0, 0, 123456), date(2026, 1, 1)),
+        "T1": (datetime(2026, 1, 1, 10, 0), ingest),
+        "T2": (datetime(2025, 12, 31, 20, 0), ingest),
+        "T3": (datetime(2026, 1, 2, 1, 0), ingest),
+        "T4": (datetime(2026, 1, 1, 10, 0), ingest),
+        "T5": (datetime(2026, 1, 1, 10, 0, 0, 123456), ingest),
     }
 
 
@@ -147,7 +148,8 @@ def test_replay_rewrites_same_keys(run_job, tmp_path: Path) -> None:
 
 
 def test_replay_removes_files_of_older_run(run_job, tmp_path: Path) -> None:
-    """A re-run whose rows land in other partitions leaves no stale file of the source_id."""
+    """A re-run of a changed object writes the same keys (its ingest date's partition) and
+    leaves no file or row of the older run."""
     lake = tmp_path / "lake"
     src = tmp_path / "orders_a.csv"
     header = (FIXTURES / "orders_header_only.csv").read_text()
@@ -155,8 +157,9 @@ def test_replay_removes_files_of_older_run(run_job, tmp_path: Path) -> None:
     old = run_job("duckdb", src, lake=lake)
     src.write_text(header + "X1,1,C1,P1,1,1.00,EUR,paid,2026-04-01T00:00:00Z,2026-04-01T00:00:00Z\n")
     new = run_job("duckdb", src, lake=lake)
-    assert old["files"] != new["files"]
-    assert not (lake / old["files"][0]).exists() and (lake / new["files"][0]).exists()
+    assert old["files"] == new["files"] == [f"curated/orders/ingest_date=1970-01-01/{new['source_id']}-0.parquet"]
+    assert [r[8] for r in curated_rows(lake, new)] == [datetime(2026, 4, 1)]
+    assert sorted(p.relative_to(lake).as_posix() for p in (lake / "curated/orders").rglob("*.parquet")) == new["files"]
 
 
 def test_invariant_violation_fails_without_manifest(run_job, tmp_path: Path, monkeypatch) -> None:

@@ -36,13 +36,13 @@ def test_header_and_final_keys() -> None:
     assert parse_header('"order_id", line_number ,x') == ["order_id", "line_number", "x"]
     with pytest.raises(JobError, match="duplicate"):
         parse_header("a,b,a")
-    staged = ["/s/curated/order_date=2026-01-02/part-1.parquet",
-              "/s/curated/order_date=2026-01-01/part-0.parquet",
-              "/s/curated/order_date=2026-01-02/part-0.parquet"]
+    staged = ["/s/curated/ingest_date=2026-01-02/part-1.parquet",
+              "/s/curated/ingest_date=2026-01-01/part-0.parquet",
+              "/s/curated/ingest_date=2026-01-02/part-0.parquet"]
     assert final_keys(ORDERS, "abc", staged) == [
-        (staged[1], "curated/orders/order_date=2026-01-01/abc-0.parquet"),
-        (staged[2], "curated/orders/order_date=2026-01-02/abc-0.parquet"),
-        (staged[0], "curated/orders/order_date=2026-01-02/abc-1.parquet"),
+        (staged[1], "curated/orders/ingest_date=2026-01-01/abc-0.parquet"),
+        (staged[2], "curated/orders/ingest_date=2026-01-02/abc-0.parquet"),
+        (staged[0], "curated/orders/ingest_date=2026-01-02/abc-1.parquet"),
     ]
 
 

@@ -43,7 +43,7 @@ def _check(s3: Any, manifest: dict[str, Any], version: str) -> None:
     assert (manifest["rows_read"], manifest["rows_written"], manifest["rows_quarantined"]) == (5, 2, 3)
     saved = json.loads(s3.get_object(Bucket="lake", Key=f"curated/_manifests/orders/{sid}.json")["Body"].read())
     assert saved == manifest
-    assert manifest["files"] == [f"curated/orders/order_date=2026-01-01/{sid}-0.parquet"]
+    assert manifest["files"] == [f"curated/orders/ingest_date=2026-01-01/{sid}-0.parquet"]
     assert _keys(s3, "curated/orders/") == manifest["files"]
     assert _keys(s3, "quarantine/") == manifest["quarantine_files"]
     assert _keys(s3, "_staging/") == []
