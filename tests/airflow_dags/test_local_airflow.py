@@ -122,8 +122,8 @@ def _mart_figures(settings: Settings) -> dict[str, tuple[Any, ...]]:
                       "from analytics.fct_orders",
         "fct_daily_revenue": "select count(*), sum(net_amount_usd)::number(38,2) from analytics.fct_daily_revenue",
         "dim_customers": "select count(*), count_if(is_current) from analytics.dim_customers",
-        "mart_product_performance": "select count(*), sum(units_sold) from analytics.mart_product_performance",
-        "mart_customer_rfm": "select count(*) from analytics.mart_customer_rfm",
+        "fct_product_performance": "select count(*), sum(units_sold) from analytics.fct_product_performance",
+        "dim_customer_rfm": "select count(*) from analytics.dim_customer_rfm",
     }
     with writer_lock(settings, what="test"):
         return {name: query(q, settings).rows[0] for name, q in sql.items()}

@@ -299,29 +299,29 @@ def test_marts(scenario):
     (p2,) = query(
         scenario,
         "select line_count, returned_line_count, return_rate, has_known_product "
-        "from analytics.mart_product_performance where product_id = 'P2'",
+        "from analytics.fct_product_performance where product_id = 'P2'",
     )
     # P2 lines (non-cancelled): O1-2, O3-1 (returned), O6-1, O7-2
     assert p2 == (4, 1, 0.25, True)
     ranks = query(
-        scenario, "select revenue_rank from analytics.mart_product_performance order by 1"
+        scenario, "select revenue_rank from analytics.fct_product_performance order by 1"
     )
     assert ranks[0] == (1,)
     (c1,) = query(
         scenario,
-        "select order_count, is_repeat_customer, first_order_id from analytics.mart_customer_rfm "
+        "select order_count, is_repeat_customer, first_order_id from analytics.dim_customer_rfm "
         "where customer_id = 'C1'",
     )
     assert c1 == (3, True, "O1")
     (cohort,) = query(
         scenario,
-        "select cohort_size, active_customers, retention_rate from analytics.mart_cohort_retention "
+        "select cohort_size, active_customers, retention_rate from analytics.fct_cohort_retention "
         "where cohort_month = date '2026-01-01' and months_since_first_order = 0",
     )
     assert cohort == (4, 4, 1.0)
     health = query(
         scenario,
-        "select run_count, failed_count, last_run_status, is_failing from analytics.mart_pipeline_health "
+        "select run_count, failed_count, last_run_status, is_failing from analytics.fct_pipeline_health "
         "where run_date = date '2026-01-21' and stage = 'cleanse'",
     )
     assert health == [(2, 1, "succeeded", False)]

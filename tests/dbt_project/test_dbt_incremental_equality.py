@@ -177,9 +177,9 @@ def play_and_compare(tmp: Path, raw_data, seed: int) -> None:
             "fct_orders",
             "fct_daily_revenue",
             "dim_customers",
-            "mart_customer_rfm",
-            "mart_cohort_retention",
-            "mart_product_performance",
+            "dim_customer_rfm",
+            "fct_cohort_retention",
+            "fct_product_performance",
         } <= {t for _, t in tables}
         (lines,) = con.execute('select count(*) from "ANALYTICS".fct_orders').fetchone()
         assert lines == manifest["final"]["orders"]["order_lines"]

@@ -184,7 +184,7 @@ def hostile_products(demo_run: tuple[str, Path], tmp_path_factory: pytest.TempPa
     _, home = demo_run
     s = load_settings(home=home)
     with writer_lock(s, what="test"):
-        top = [r[0] for r in query("select product_id from analytics.mart_product_performance "
+        top = [r[0] for r in query("select product_id from analytics.fct_product_performance "
                                    "order by revenue_rank, product_id limit 2", s).rows]
     rows: dict[str, dict[str, str]] = {}
     for path in sorted((ROOT / "data" / "sample").glob("day=*/products_*.csv")):

@@ -6,7 +6,7 @@
         on_schema_change='fail'
     )
 }}
--- The months in which each customer ordered (the input of mart_cohort_retention), kept
+-- The months in which each customer ordered (the input of fct_cohort_retention), kept
 -- incrementally: a run recomputes only the customers of the lines merged into fct_orders
 -- since the last run and replaces all their months (delete+insert on customer_id). Months
 -- with cancelled lines only are kept with is_active = 0 (so that a month whose lines all

@@ -6,7 +6,7 @@
         on_schema_change='fail'
     )
 }}
--- Order facts per customer (the inputs of mart_customer_rfm), kept incrementally: a run
+-- Order facts per customer (the inputs of dim_customer_rfm), kept incrementally: a run
 -- recomputes only the customers of the lines merged into fct_orders since the last run,
 -- plus customers holding a line fct_orders re-evaluates, and replaces them (delete+insert
 -- on customer_id). A customer whose lines are all cancelled keeps a row with

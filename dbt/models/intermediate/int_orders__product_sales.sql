@@ -6,7 +6,7 @@
         on_schema_change='fail'
     )
 }}
--- Sales sums per product (the body of mart_product_performance), kept incrementally: a run
+-- Sales sums per product (the body of fct_product_performance), kept incrementally: a run
 -- recomputes only the products of the lines merged into fct_orders since the last run, plus
 -- products holding a line fct_orders re-evaluates, and replaces them (delete+insert on
 -- product_id). Cancelled lines are read too (a product whose lines all became cancelled

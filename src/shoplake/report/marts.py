@@ -36,14 +36,14 @@ QUERIES = {
     "revenue_by_currency": """select order_date, currency_code, sum(net_amount) as net_local
                               from analytics.fct_daily_revenue group by 1, 2 order by 1, 2""",
     "top_products": """select coalesce(product_name, product_id) as product, net_revenue_usd, units_sold, return_rate
-                       from analytics.mart_product_performance order by revenue_rank, product_id limit 10""",
-    "rfm": """select rfm_segment, count(*) as customers from analytics.mart_customer_rfm
+                       from analytics.fct_product_performance order by revenue_rank, product_id limit 10""",
+    "rfm": """select rfm_segment, count(*) as customers from analytics.dim_customer_rfm
               group by rfm_segment order by customers desc, rfm_segment""",
     "cohorts": """select cohort_month, months_since_first_order, retention_rate
-                  from analytics.mart_cohort_retention order by 1, 2""",
+                  from analytics.fct_cohort_retention order by 1, 2""",
     "pipeline": """select run_date, stage, dataset, rows_out, rows_quarantined, quarantine_rate,
                           files_loaded, files_skipped, last_run_status
-                   from analytics.mart_pipeline_health order by run_date, stage, dataset""",
+                   from analytics.fct_pipeline_health order by run_date, stage, dataset""",
 }
 
 

@@ -345,7 +345,7 @@ def render(
 {table(["product", "net revenue USD", "units", "return rate"], prod, "Top 10 products")}</section>
 <section id="customers"><h2>Customer behaviour</h2>{chart("rfm")}{chart("cohorts")}</section>
 <section id="pipeline"><h2>Pipeline health</h2>{chart("quarantine")}{chart("durations") if "durations" in figs else ""}{run_table}
-{table(pcols, prow, "Pipeline runs by day, stage and dataset (mart_pipeline_health)")}</section>
+{table(pcols, prow, "Pipeline runs by day, stage and dataset (fct_pipeline_health)")}</section>
 <script type="application/json" id="shoplake-figures">{_json_for_script(figs)}</script>
 {boot}
 </body></html>
