@@ -28,6 +28,7 @@ Run: ``.venv/bin/python benchmarks/bench_pipeline_scale.py [--sizes 1000000,5000
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -44,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import psutil
 
 from shoplake import aws
 from shoplake import stack as stack_mod
@@ -76,6 +78,7 @@ class Step:
     wall: float
     load1: float
     detail: str = ""
+    rss_mb: float = 0.0  # peak RSS of this process + its children during the step
 
 
 @dataclass
@@ -92,6 +95,7 @@ class SizeResult:
     dbt_status: dict[str, dict[str, int]] = field(default_factory=dict)
     fct_model_s: dict[str, float] = field(default_factory=dict)
     warehouse_mb: float = 0.0
+    reference_s: float = 0.0  # hand-written DuckDB read_parquet of the same curated files
 
     @property
     def ok(self) -> bool:
@@ -172,10 +176,75 @@ def cleanse(settings: Settings, paths: list[Path]) -> list[dict[str, Any]]:
 
 
 # --- warehouse + dbt -----------------------------------------------------------------------
+class PeakRss:
+    """Samples the RSS of this process + all its descendants every 0.1 s (psutil); ``peak_mb``
+    is the highest sum seen since the last :meth:`reset`."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak_mb = 0.0
+        self._me = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> float:
+        total = 0
+        for p in [self._me, *self._me.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total / 1e6
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak_mb = max(self.peak_mb, self._sample())
+
+    def reset(self) -> None:
+        self.peak_mb = self._sample()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+RSS = PeakRss()
+
+
 def _timed(fn):  # type: ignore[no-untyped-def]
+    RSS.reset()
     began = time.perf_counter()
     out = fn()
     return out, time.perf_counter() - began
+
+
+def reference_load(settings: Settings, work: Path) -> float:
+    """Hand-written DuckDB reference of the full load: one ``CREATE TABLE AS SELECT * FROM
+    read_parquet([...])`` per dataset over the same curated Parquet files, read from the same
+    emulator through the same s3fs, into a fresh DuckDB file. Returns the wall time."""
+    from shoplake.aws import s3fs_filesystem
+    from shoplake_contract.keys import CURATED
+
+    s3 = aws.client("s3", settings)
+    by_ds: dict[str, list[str]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=CURATED):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if key.endswith(".parquet") and "/_" not in key:
+                by_ds.setdefault(key[len(CURATED) :].split("/", 1)[0], []).append(
+                    f"s3://{BUCKET}/{key}"
+                )
+    db = work / "reference.duckdb"
+    began = time.perf_counter()
+    with duckdb.connect(str(db)) as con:
+        con.register_filesystem(s3fs_filesystem(settings))
+        for ds, urls in sorted(by_ds.items()):
+            con.execute(
+                f'CREATE TABLE "{ds}" AS SELECT * FROM read_parquet(?, union_by_name = true)',
+                [urls],
+            )
+    wall = time.perf_counter() - began
+    db.unlink(missing_ok=True)
+    return wall
 
 
 def _dbt(settings: Settings, args: list[str], target: Path) -> tuple[dict[str, int], float]:
@@ -265,16 +334,23 @@ def run_size(orders: int, days: int, seed: int, tmp: Path) -> SizeResult:
         )
 
         lr, wall = _timed(lambda: load(settings))
-        res.steps["load_full"] = Step("load full", wall, loadavg(), _load_detail(lr))
+        res.steps["load_full"] = Step("load full", wall, loadavg(), _load_detail(lr), RSS.peak_mb)
         print(
-            f"  (a) load full      {wall:7.1f} s  {_load_detail(lr)}  load1={loadavg():.2f}",
+            f"  (a) load full      {wall:7.1f} s  {_load_detail(lr)}  peak RSS "
+            f"{RSS.peak_mb:,.0f} MB  load1={loadavg():.2f}",
+            flush=True,
+        )
+        res.reference_s = reference_load(settings, work)
+        print(
+            f"      DuckDB reference (read_parquet CTAS of the same files) {res.reference_s:.1f} s:"
+            f" loader = {res.reference_s / wall:.2f}x the reference",
             flush=True,
         )
 
         (st, fct_s), wall = _timed(
             lambda: _dbt(settings, ["build", "--full-refresh"], work / "dbt_full")
         )
-        res.steps["dbt_full"] = Step("dbt full", wall, loadavg())
+        res.steps["dbt_full"] = Step("dbt full", wall, loadavg(), rss_mb=RSS.peak_mb)
         res.dbt_status["full"], res.fct_model_s["full"] = st, fct_s
         res.fct_full = _count(settings, 'select count(*) from "ANALYTICS".fct_orders')
         res.expected_full = _count(
@@ -283,7 +359,7 @@ def run_size(orders: int, days: int, seed: int, tmp: Path) -> SizeResult:
         )
         print(
             f"  (b) dbt full       {wall:7.1f} s  fct_orders model {fct_s:.1f} s, rows "
-            f"{res.fct_full:,} {st}  load1={loadavg():.2f}",
+            f"{res.fct_full:,} {st}  peak RSS {RSS.peak_mb:,.0f} MB  load1={loadavg():.2f}",
             flush=True,
         )
 
@@ -296,19 +372,20 @@ def run_size(orders: int, days: int, seed: int, tmp: Path) -> SizeResult:
         )
 
         lr, wall = _timed(lambda: load(settings))
-        res.steps["load_inc"] = Step("load +1%", wall, loadavg(), _load_detail(lr))
+        res.steps["load_inc"] = Step("load +1%", wall, loadavg(), _load_detail(lr), RSS.peak_mb)
         print(
-            f"  (c) load +1%       {wall:7.1f} s  {_load_detail(lr)}  load1={loadavg():.2f}",
+            f"  (c) load +1%       {wall:7.1f} s  {_load_detail(lr)}  peak RSS "
+            f"{RSS.peak_mb:,.0f} MB  load1={loadavg():.2f}",
             flush=True,
         )
 
         (st, fct_s), wall = _timed(lambda: _dbt(settings, ["build"], work / "dbt_inc"))
-        res.steps["dbt_inc"] = Step("dbt +1%", wall, loadavg())
+        res.steps["dbt_inc"] = Step("dbt +1%", wall, loadavg(), rss_mb=RSS.peak_mb)
         res.dbt_status["inc"], res.fct_model_s["inc"] = st, fct_s
         res.fct_inc = _count(settings, 'select count(*) from "ANALYTICS".fct_orders')
         print(
             f"  (d) dbt +1%        {wall:7.1f} s  fct_orders model {fct_s:.1f} s, rows "
-            f"{res.fct_inc:,} {st}  load1={loadavg():.2f}",
+            f"{res.fct_inc:,} {st}  peak RSS {RSS.peak_mb:,.0f} MB  load1={loadavg():.2f}",
             flush=True,
         )
         res.warehouse_mb = settings.warehouse_file.stat().st_size / 1e6
@@ -338,6 +415,18 @@ def report(results: list[SizeResult]) -> None:
             f"dbt {s['dbt_full'].wall / s['dbt_inc'].wall:5.1f}x  "
             f"fct_orders {r.fct_model_s['full'] / max(r.fct_model_s['inc'], 1e-3):5.1f}x "
             f"({r.fct_model_s['full']:.1f} s vs {r.fct_model_s['inc']:.1f} s)"
+        )
+    print("+1% day (load + dbt) / full (load + dbt); peak RSS MB per step; loader vs reference:")
+    for r in results:
+        s = r.steps
+        full = s["load_full"].wall + s["dbt_full"].wall
+        inc = s["load_inc"].wall + s["dbt_inc"].wall
+        print(
+            f"{r.orders:>10,}: full {full:6.1f} s  +1% {inc:6.1f} s  ratio {inc / full:6.1%}  "
+            f"peak RSS "
+            + " ".join(f"{st.name}={st.rss_mb:,.0f}" for st in s.values())
+            + f"  loader/reference {r.reference_s / s['load_full'].wall:.2f}x "
+            f"(reference {r.reference_s:.1f} s)"
         )
     print("checks:")
     for r in results:
