@@ -31,6 +31,8 @@ class DemoResult:
     revenue: list[tuple[Any, ...]] = field(default_factory=list)
     report: Path | None = None
     seconds: float = 0.0
+    # wall seconds per phase, in order: "stack", "fx", "<day> event"/"load"/"dbt", "report"
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -65,8 +67,17 @@ def run_demo(data_dir: Path | None = None, *, orders: int | None = None, days: i
     from shoplake.warehouse import load, query
 
     t0 = time.monotonic()
+    result_phases: dict[str, float] = {}
+    mark = [t0]
+
+    def phase(name: str) -> None:
+        now = time.monotonic()
+        result_phases[name] = now - mark[0]
+        mark[0] = now
+
     echo("== 1/5 starting the embedded stack")
     settings = ensure_up(echo)
+    phase("stack")
     if orders:
         from shoplake.generate import GenerateConfig, generate
 
@@ -76,12 +87,13 @@ def run_demo(data_dir: Path | None = None, *, orders: int | None = None, days: i
     data_dir = data_dir or SAMPLE
     folders = day_folders(data_dir)
     names = [f.name.split("=", 1)[1] for f in folders]
-    result = DemoResult(days=names)
+    result = DemoResult(days=names, phases=result_phases)
 
     first, last = date.fromisoformat(names[0]), date.fromisoformat(names[-1])
     echo(f"== 2/5 fetching FX rates {first - timedelta(days=14)}..{last}")
     fx = fetch_rates(first - timedelta(days=14), last, settings)
     echo(f"  {len(fx.written)} raw FX file(s) written")
+    phase("fx")
 
     for i, folder in enumerate(folders, 1):
         echo(f"== 3/5 day {i}/{len(folders)} {names[i - 1]}: files land in raw/, the event path cleans them")
@@ -92,10 +104,13 @@ def run_demo(data_dir: Path | None = None, *, orders: int | None = None, days: i
         result.failed += [o.key for o in waited.failed]
         for k, v in waited.totals().items():
             result.rows[k] = result.rows.get(k, 0) + v
+        phase(f"{names[i - 1]} event")
         echo(f"== 4/5 day {names[i - 1]}: load the warehouse, dbt build")
         loaded = load(settings)
         echo("  " + ", ".join(f"{t.dataset}: {t.files_loaded} loaded/{t.files_skipped} skipped" for t in loaded.tables))
+        phase(f"{names[i - 1]} load")
         run_dbt(["build"], settings)
+        phase(f"{names[i - 1]} dbt")
         echo("  dbt build passed")
 
     echo("== 5/5 summary and report")
@@ -109,11 +124,28 @@ def run_demo(data_dir: Path | None = None, *, orders: int | None = None, days: i
         result.revenue = query(
             "select order_date, sum(net_amount_usd), sum(order_count) from analytics.fct_daily_revenue "
             "group by 1 order by 1", settings).rows
+        phase("report")
         result.seconds = time.monotonic() - t0
     # outside the lock: the report reads the marts under the writer lock itself (a flock, not
     # re-entrant: taken twice by one process it would wait for itself)
     result.report = write_report(settings, summary=summary_dict(result))
     return result
+
+
+def phase_line(phases: dict[str, float]) -> str:
+    """``stack 12.0, fx 0.4, 2026-01-01 event 20.1 / load 1.2 / dbt 9.8, ..., report 0.3``."""
+    parts: list[str] = []
+    day_parts: dict[str, list[str]] = {}
+    for name, s in phases.items():
+        day, _, step = name.rpartition(" ")
+        if day:
+            if day not in day_parts:
+                day_parts[day] = []
+                parts.append(day)
+            day_parts[day].append(f"{step} {s:.1f}")
+        else:
+            parts.append(f"{name} {s:.1f}")
+    return ", ".join(f"{p} " + " / ".join(day_parts[p]) if p in day_parts else p for p in parts)
 
 
 def summary_dict(r: DemoResult) -> dict[str, Any]:
@@ -132,4 +164,6 @@ def summary_dict(r: DemoResult) -> dict[str, Any]:
     out["DLQ depth"] = r.dlq_depth
     out["alerts published"] = r.alerts
     out["demo duration"] = f"{r.seconds:.0f} s"
+    if r.phases:
+        out["phases (s)"] = phase_line(r.phases)
     return out

@@ -58,6 +58,12 @@ def test_demo_summary_matches_the_sample_manifest(demo_run: tuple[str, Path]) ->
     assert f"rows loaded to curated: {written}" in output
     assert f"rows quarantined: {quarantined}" in output
     assert "failed objects: 0" in output and "DLQ depth: 0" in output
+    # the per-phase timing line: stack start, FX, per day event path / load / dbt, report
+    phases = next(line for line in output.splitlines() if "phases (s):" in line)
+    assert "stack " in phases and "fx " in phases and "report " in phases
+    for day in ("2026-01-01", "2026-01-02", "2026-01-03"):
+        assert f"{day} event " in phases, phases
+    assert phases.count(" / load ") == 3 and phases.count(" / dbt ") == 3, phases
     assert (home / "report" / "index.html").exists() and f"report: {home / 'report' / 'index.html'}" in output
 
 
